@@ -1,0 +1,166 @@
+"""Training data files: read JSONL/JSON, detect the format, validate every row, and convert to
+what TRL takes (conversational `messages`, `prompt`/`completion`, or plain `text`).
+
+A bad row is one line naming the file, the line and the field: `data.jsonl:3: messages[0].content:
+field required`. Unusual but valid files (UTF-8 BOM, CRLF, blank lines) are fine."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ..errors import UserError
+from ..presets import format_loc
+
+
+class _Row(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class Message(_Row):
+    role: Literal["system", "user", "assistant", "tool"]
+    content: str
+
+
+class MessagesRow(_Row):
+    messages: list[Message] = Field(..., min_length=1)
+
+    @field_validator("messages")
+    @classmethod
+    def _has_assistant(cls, messages):
+        if not any(m.role == "assistant" for m in messages):
+            raise ValueError("needs at least one assistant message")
+        return messages
+
+
+class AlpacaRow(_Row):
+    instruction: str
+    input: str = ""
+    output: str
+    system: str | None = None
+
+
+class ShareGPTTurn(_Row):
+    speaker: Literal["system", "human", "user", "gpt", "assistant"] = Field(..., alias="from")
+    value: str
+
+
+class ShareGPTRow(_Row):
+    conversations: list[ShareGPTTurn] = Field(..., min_length=1)
+
+
+class PromptCompletionRow(_Row):
+    prompt: Union[str, list[Message]]
+    completion: Union[str, list[Message]]
+
+
+class TextRow(_Row):
+    text: str = Field(..., min_length=1)
+
+
+ROW_MODELS: dict[str, type[_Row]] = {
+    "messages": MessagesRow, "alpaca": AlpacaRow, "sharegpt": ShareGPTRow,
+    "prompt_completion": PromptCompletionRow, "text": TextRow,
+}
+_SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant", "system": "system"}
+
+
+def read_records(path: Path) -> list[tuple[int, dict]]:
+    """(line number, object) for each record of a .jsonl or .json file."""
+    name = path.name
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise UserError(f"{path}: cannot read ({e.strerror})") from None
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(raw.decode("utf-8-sig"))
+        except UnicodeDecodeError as e:
+            raise UserError(f"{name}: not UTF-8 text (byte {e.start})") from None
+        except json.JSONDecodeError as e:
+            raise UserError(f"{name}:{e.lineno}: invalid JSON: {e.msg}") from None
+        if not isinstance(data, list):
+            raise UserError(f"{name}:1: a .json data file holds a list of records")
+        return [(i + 1, r) for i, r in enumerate(data)]
+    if path.suffix.lower() not in (".jsonl", ".ndjson"):
+        raise UserError(f"{name}: unsupported file type '{path.suffix}' (use .jsonl or .json)")
+    records = []
+    # splitlines() on bytes splits only on \n, \r\n and \r, so line numbers match an editor's.
+    for lineno, line in enumerate(raw.splitlines(), start=1):
+        if lineno == 1 and line.startswith(b"\xef\xbb\xbf"):
+            line = line[3:]
+        if not line.strip():
+            continue
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise UserError(f"{name}:{lineno}: not UTF-8 text (byte {e.start})") from None
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise UserError(f"{name}:{lineno}: invalid JSON: {e.msg} (column {e.colno})") from None
+        if not isinstance(obj, dict):
+            raise UserError(f"{name}:{lineno}: each line must be a JSON object")
+        records.append((lineno, obj))
+    if not records:
+        raise UserError(f"{name}: no records (the file is empty)")
+    return records
+
+
+def detect_format(record: dict) -> str | None:
+    if "messages" in record:
+        return "messages"
+    if "conversations" in record:
+        return "sharegpt"
+    if "instruction" in record and "output" in record:
+        return "alpaca"
+    if "prompt" in record and "completion" in record:
+        return "prompt_completion"
+    if "text" in record:
+        return "text"
+    return None
+
+
+def to_trl(fmt: str, row: _Row) -> dict[str, Any]:
+    if isinstance(row, MessagesRow):
+        return {"messages": [m.model_dump() for m in row.messages]}
+    if isinstance(row, AlpacaRow):
+        user = row.instruction if not row.input else f"{row.instruction}\n\n{row.input}"
+        system = [{"role": "system", "content": row.system}] if row.system else []
+        return {"messages": system + [{"role": "user", "content": user}, {"role": "assistant", "content": row.output}]}
+    if isinstance(row, ShareGPTRow):
+        return {"messages": [{"role": _SHAREGPT_ROLES[t.speaker], "content": t.value} for t in row.conversations]}
+    if isinstance(row, PromptCompletionRow):
+        dump = lambda v: v if isinstance(v, str) else [m.model_dump() for m in v]  # noqa: E731
+        return {"prompt": dump(row.prompt), "completion": dump(row.completion)}
+    return {"text": row.text}
+
+
+def load_rows(path: Path, fmt: str = "auto", allowed: tuple[str, ...] = tuple(ROW_MODELS),
+              max_samples: int | None = None) -> tuple[list[dict], str]:
+    """Validate every record and return (rows in TRL's shape, the format used)."""
+    records = read_records(path)
+    name = path.name
+    if fmt == "auto":
+        fmt = detect_format(records[0][1])
+        if fmt is None:
+            keys = ", ".join(sorted(records[0][1])) or "none"
+            raise UserError(f"{name}:{records[0][0]}: cannot tell the format from its keys ({keys}); "
+                            f"expected one of: messages, conversations, instruction+output, prompt+completion, text")
+    if fmt not in allowed:
+        raise UserError(f"{name}: format '{fmt}' does not fit this job (use {', '.join(allowed)})")
+    model = ROW_MODELS[fmt]
+    rows = []
+    for lineno, record in records[:max_samples] if max_samples else records:
+        try:
+            row = model.model_validate(record)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            field = format_loc(err["loc"]) or "row"
+            msg = "field required" if err["type"] == "missing" else err["msg"].removeprefix("Value error, ")
+            msg = msg[:1].lower() + msg[1:]
+            raise UserError(f"{name}:{lineno}: {field}: {msg}") from None
+        rows.append(to_trl(fmt, row))
+    return rows, fmt

@@ -1,0 +1,91 @@
+"""Streaming chat with any model the lab can load, and side-by-side streaming of two models
+(each generates in its own thread; their text arrives interleaved through one queue)."""
+from __future__ import annotations
+
+import queue
+import threading
+from collections import OrderedDict
+from typing import Iterator
+
+from .load import load_causal_lm
+
+_CACHE: "OrderedDict[str, tuple]" = OrderedDict()
+_CACHE_SIZE = 3
+_LOCK = threading.Lock()
+
+
+def get_model(name: str):
+    """Loaded models are a cache (rebuildable), kept for the last few names."""
+    with _LOCK:
+        if name in _CACHE:
+            _CACHE.move_to_end(name)
+            return _CACHE[name]
+        model, tokenizer = load_causal_lm(name)
+        model.eval()
+        _CACHE[name] = (model, tokenizer)
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+        return model, tokenizer
+
+
+def forget(name: str) -> None:
+    with _LOCK:
+        _CACHE.pop(name, None)
+
+
+class _QueueStreamer:
+    """A transformers streamer that decodes as tokens arrive and posts (tag, text so far)."""
+
+    def __init__(self, tokenizer, prompt_len: int, out: queue.Queue, tag):
+        self.tokenizer, self.prompt_len, self.out, self.tag = tokenizer, prompt_len, out, tag
+        self.ids: list[int] = []
+        self.seen_prompt = False
+
+    def put(self, value):
+        if not self.seen_prompt:  # generate() first sends the prompt
+            self.seen_prompt = True
+            return
+        self.ids.extend(value.reshape(-1).tolist())
+        self.out.put((self.tag, self.tokenizer.decode(self.ids, skip_special_tokens=True)))
+
+    def end(self):
+        self.out.put((self.tag, None))
+
+
+def _generate(name: str, messages: list[dict], out: queue.Queue, tag, max_new_tokens: int, temperature: float):
+    try:
+        import torch
+        model, tokenizer = get_model(name)
+        inputs = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)
+        inputs = {k: v.to(model.device) for k, v in inputs.items()}
+        streamer = _QueueStreamer(tokenizer, inputs["input_ids"].shape[1], out, tag)
+        sample = temperature > 0
+        with torch.no_grad():
+            model.generate(**inputs, streamer=streamer, max_new_tokens=max_new_tokens, do_sample=sample,
+                           temperature=temperature if sample else None, top_p=0.95 if sample else None,
+                           pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id)
+    except Exception as e:  # noqa: BLE001 - shown in the chat instead of killing the UI
+        out.put((tag, f"⚠ {type(e).__name__}: {str(e).splitlines()[0][:200]}" if str(e) else type(e).__name__))
+        out.put((tag, None))
+
+
+def stream_many(names: list[str], histories: list[list[dict]], max_new_tokens: int = 128,
+                temperature: float = 0.7) -> Iterator[list[str]]:
+    """Yield the current reply text of every model each time one of them produces more."""
+    out: queue.Queue = queue.Queue()
+    replies = [""] * len(names)
+    live = set(range(len(names)))
+    for i, (name, messages) in enumerate(zip(names, histories)):
+        threading.Thread(target=_generate, args=(name, messages, out, i, max_new_tokens, temperature), daemon=True).start()
+    while live:
+        tag, text = out.get()
+        if text is None:
+            live.discard(tag)
+        else:
+            replies[tag] = text
+        yield list(replies)
+
+
+def stream_reply(name: str, messages: list[dict], max_new_tokens: int = 128, temperature: float = 0.7) -> Iterator[str]:
+    for replies in stream_many([name], [messages], max_new_tokens, temperature):
+        yield replies[0]

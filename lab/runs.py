@@ -1,0 +1,221 @@
+"""The run store: a run is a folder, and the folder is the truth.
+
+RUN_DIR/
+  job.yaml       the resolved spec
+  status.json    state, pid, pgid, timestamps, exit code, one-line error (written by the worker)
+  events.jsonl   append-only history
+  worker.log     the worker's stdout/stderr
+  artifacts/     checkpoints, the trained model, reports
+  cancel.request present once somebody asked the run to stop
+
+The UI and the CLI only read these files (and start or signal workers), so either can die and come
+back and every run, live or finished, is still there with its whole history."""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+from backends import local as backend
+
+from .errors import UserError
+from .events import EventLog, EventTail, metric_series
+from .paths import runs_dir
+from .presets import dump_spec, read_yaml, validate
+
+ACTIVE = ("queued", "running")
+TERMINAL = ("succeeded", "failed", "cancelled")
+NEVER_STARTED_AFTER = 60.0  # seconds a created run may wait for its worker to appear
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+
+
+class Run:
+    """Paths and small helpers for one run folder."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.dir = Path(path)
+        self.id = self.dir.name
+
+    job_path = property(lambda self: self.dir / "job.yaml")
+    status_path = property(lambda self: self.dir / "status.json")
+    events_path = property(lambda self: self.dir / "events.jsonl")
+    log_path = property(lambda self: self.dir / "worker.log")
+    artifacts = property(lambda self: self.dir / "artifacts")
+    cancel_path = property(lambda self: self.dir / "cancel.request")
+    launcher_path = property(lambda self: self.dir / "launcher.json")
+
+    @property
+    def events(self) -> EventLog:
+        return EventLog(self.events_path)
+
+    def load_spec(self):
+        data, tree = read_yaml(self.job_path)
+        return validate(data, str(self.job_path), tree)
+
+    def read_status(self) -> dict:
+        return read_json(self.status_path)
+
+    def set_status(self, **changes) -> dict:
+        status = {**self.read_status(), **changes}
+        write_json_atomic(self.status_path, status)
+        if "state" in changes:
+            self.events.emit("status", state=changes["state"], **({"error": changes["error"]} if changes.get("error") else {}))
+        return status
+
+    def cancel_requested(self) -> bool:
+        return self.cancel_path.exists()
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(0, os.SEEK_END)
+                f.seek(max(0, f.tell() - 64 * 1024))
+                text = f.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+def new_run_id(kind: str) -> str:
+    return f"{kind}-{datetime.now().strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+
+
+def now() -> float:
+    return round(time.time(), 3)
+
+
+class RunStore:
+    def __init__(self, root: str | os.PathLike | None = None):
+        self.root = runs_dir(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._tails: dict[str, tuple[EventTail, dict]] = {}
+
+    # ---- create and start -------------------------------------------------------------------
+    def create(self, spec, parent: str | None = None) -> Run:
+        run = Run(self.root / new_run_id(spec.kind))
+        run.dir.mkdir(parents=True)
+        run.artifacts.mkdir()
+        run.job_path.write_text(dump_spec(spec), encoding="utf-8")
+        write_json_atomic(run.status_path, {"state": "queued", "kind": spec.kind, "created_at": now(),
+                                            "parent": parent or _parent_of(spec)})
+        run.events.emit("status", state="queued")
+        return run
+
+    def launch(self, run: Run, resume: bool = False):
+        argv = [sys.executable, "-m", "lab.worker", str(run.dir)] + (["--resume"] if resume else [])
+        env = {**os.environ, "LAB_RUNS_DIR": str(self.root), "PYTHONUNBUFFERED": "1"}
+        proc = backend.start(argv, cwd=os.getcwd(), log_path=run.log_path, env=env)
+        write_json_atomic(run.launcher_path, {"pid": proc.pid, "launched_at": now(), "argv": argv})
+        return proc
+
+    def submit(self, spec, parent: str | None = None) -> Run:
+        run = self.create(spec, parent)
+        self.launch(run)
+        return run
+
+    def resume(self, run_id: str) -> Run:
+        run = self.get(run_id)
+        status = self.status(run_id)
+        if status.get("state") in ACTIVE:
+            raise UserError(f"run {run_id} is still {status['state']}")
+        if status.get("kind") not in ("sft", "pretrain", "dpo", "kto"):
+            raise UserError(f"run {run_id} is a {status.get('kind')} run; only training runs resume")
+        run.cancel_path.unlink(missing_ok=True)
+        run.launcher_path.unlink(missing_ok=True)
+        run.set_status(state="queued", resumed_at=now(), ended_at=None, exit_code=None, error=None, pid=None)
+        self.launch(run, resume=True)
+        return run
+
+    # ---- read ----------------------------------------------------------------------------------
+    def get(self, run_id: str) -> Run:
+        run = Run(self.root / run_id)
+        if not run_id or "/" in run_id or not run.job_path.exists():
+            raise UserError(f"no run '{run_id}' in {self.root}")
+        return run
+
+    def ids(self) -> list[str]:
+        return sorted((p.name for p in self.root.iterdir() if (p / "job.yaml").exists()), reverse=True)
+
+    def status(self, run_id: str) -> dict:
+        """status.json, corrected when its worker died without saying so."""
+        run = self.get(run_id)
+        status = run.read_status()
+        if status.get("state") in ACTIVE and not self._worker_alive(run, status):
+            status = run.read_status()  # it may have finished between the two reads
+            if status.get("state") in ACTIVE and not self._worker_alive(run, status):
+                status = self._mark_dead(run, status)
+        return status
+
+    def _worker_alive(self, run: Run, status: dict) -> bool:
+        if status.get("pid"):
+            return backend.is_alive(status["pid"], status.get("pid_started"))
+        launcher = read_json(run.launcher_path)
+        if launcher.get("pid"):  # launched, and the worker has not written its pid yet
+            return backend.is_alive(launcher["pid"])
+        created = max(status.get("created_at") or 0, status.get("resumed_at") or 0)
+        return time.time() - created < NEVER_STARTED_AFTER
+
+    def _mark_dead(self, run: Run, status: dict) -> dict:
+        if run.cancel_requested():
+            return run.set_status(state="cancelled", ended_at=now(), exit_code=130, error="cancelled")
+        last = [line for line in run.log_tail(5).splitlines() if line.strip()]
+        hint = f"; last log line: {last[-1][:200]}" if last else ""
+        pid = status.get("pid") or read_json(run.launcher_path).get("pid")
+        error = f"worker process {pid} died without reporting (killed?){hint}"
+        return run.set_status(state="failed", ended_at=now(), exit_code=None, error=error)
+
+    def summary(self, run_id: str) -> dict:
+        """Status plus the last value of each metric (read incrementally, cached per run)."""
+        run = self.get(run_id)
+        tail, last = self._tails.setdefault(run_id, (EventTail(run.events_path), {}))
+        for name, points in metric_series(tail.new()).items():
+            last[name] = points[-1][1]
+        status = self.status(run_id)
+        start, end = status.get("started_at"), status.get("ended_at")
+        duration = ((end or now()) - start) if start else None
+        return {"run_id": run_id, "run_dir": str(run.dir), **status, "duration": duration, "metrics": dict(last)}
+
+    def list(self) -> list[dict]:
+        return [self.summary(i) for i in self.ids()]
+
+    # ---- stop -----------------------------------------------------------------------------------
+    def request_cancel(self, run_id: str) -> Run:
+        run = self.get(run_id)
+        run.cancel_path.write_text(str(now()))
+        run.events.emit("log", message="stop requested")
+        return run
+
+    def cancel(self, run_id: str, grace: float = 30.0, kill_grace: float = 5.0) -> dict:
+        """Ask politely (the trainer saves and stops at the next step), then terminate the
+        process group if it is still there after `grace` seconds."""
+        run = self.request_cancel(run_id)
+        status = self.status(run_id)
+        if status.get("state") not in ACTIVE:
+            return status
+        if not backend.wait_until(lambda: self.status(run_id).get("state") not in ACTIVE, grace, 0.2):
+            pgid = self.status(run_id).get("pgid")
+            if pgid:
+                backend.terminate_group(pgid, kill_grace)
+        backend.wait_until(lambda: self.status(run_id).get("state") not in ACTIVE, kill_grace + 5, 0.2)
+        return self.status(run_id)
+
+
+def _parent_of(spec) -> str | None:
+    name = getattr(getattr(spec, "model", None), "name", "") or ""
+    return name[4:] if name.startswith("run:") else None

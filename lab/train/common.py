@@ -1,0 +1,74 @@
+"""What every training kind shares: TrainingArguments from the spec, the train/eval split, the
+environment record, and saving the result."""
+from __future__ import annotations
+
+import platform
+from pathlib import Path
+
+from ..errors import UserError
+
+
+def build_config(config_cls, train, output_dir: Path, has_eval: bool, **fixed):
+    """The TRL/transformers config from the spec's `train:` block (keys verbatim) plus what the lab
+    fixes: where checkpoints go, CPU/GPU placement, no external loggers unless asked for."""
+    import torch
+
+    kwargs = train.model_dump()
+    cuda = torch.cuda.is_available()
+    if kwargs.get("bf16") is None:
+        kwargs["bf16"] = bool(cuda and torch.cuda.is_bf16_supported())
+    if not has_eval:
+        kwargs["eval_strategy"] = "no"
+    kwargs.update(output_dir=str(output_dir), disable_tqdm=True, dataloader_pin_memory=cuda,
+                  use_cpu=not cuda, **fixed)
+    try:
+        return config_cls(**kwargs)
+    except (ValueError, TypeError) as e:
+        raise UserError(f"train: {str(e).splitlines()[0]}") from None
+
+
+def split_rows(rows: list[dict], eval_share: float, seed: int):
+    from datasets import Dataset
+
+    dataset = Dataset.from_list(rows)
+    n_eval = int(round(len(rows) * eval_share))
+    if eval_share <= 0 or len(rows) < 4 or n_eval < 1:
+        return dataset, None
+    parts = dataset.train_test_split(test_size=n_eval, seed=seed)
+    return parts["train"], parts["test"]
+
+
+def last_checkpoint(output_dir: Path) -> str | None:
+    from transformers.trainer_utils import get_last_checkpoint
+
+    return get_last_checkpoint(str(output_dir)) if output_dir.exists() else None
+
+
+def emit_environment(ctx, args, model) -> None:
+    import torch
+    import transformers
+    import trl
+
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in model.parameters())
+    ctx.emit("env", world_size=args.world_size, device=str(args.device), dtype=str(model.dtype).removeprefix("torch."),
+             params=total, trainable_params=trainable, torch=torch.__version__, transformers=transformers.__version__,
+             trl=trl.__version__, host=platform.node(), threads=torch.get_num_threads())
+
+
+def save_model(trainer, tokenizer, artifacts: Path, lora_merge: bool | None) -> Path:
+    """Full model → artifacts/model. LoRA → artifacts/adapter, plus the merged model in
+    artifacts/model when `lora_merge` (chat and later jobs load either)."""
+    model = trainer.model
+    if lora_merge is None:
+        trainer.save_model(str(artifacts / "model"))
+        tokenizer.save_pretrained(artifacts / "model")
+        return artifacts / "model"
+    model.save_pretrained(artifacts / "adapter", safe_serialization=True)
+    tokenizer.save_pretrained(artifacts / "adapter")
+    if not lora_merge:
+        return artifacts / "adapter"
+    merged = model.merge_and_unload()
+    merged.save_pretrained(artifacts / "model", safe_serialization=True)
+    tokenizer.save_pretrained(artifacts / "model")
+    return artifacts / "model"

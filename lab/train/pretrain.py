@@ -1,0 +1,28 @@
+"""Causal-LM pre-training on plain text, packed into blocks (TRL's SFTTrainer on a `text` dataset
+is exactly that). The embedded tiny model is made by this job; `export_to` copies the result."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from ..data.formats import load_rows
+from ..paths import resolve_input
+from .sft import train_causal_lm
+
+
+def run(spec, ctx) -> dict:
+    data_path = resolve_input(spec.dataset.path, "dataset")
+    rows, _ = load_rows(data_path, spec.dataset.format if spec.dataset.format != "auto" else "text", ("text",),
+                        spec.dataset.max_samples)
+    ctx.emit("log", message=f"corpus {data_path.name}: {len(rows)} documents")
+    result = train_causal_lm(spec, ctx, rows, lora=None)
+    if spec.export_to and "model" in result:
+        target = Path(spec.export_to)
+        tmp = target.with_name(target.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.copytree(result["model"], tmp)
+        shutil.rmtree(target, ignore_errors=True)
+        tmp.rename(target)
+        ctx.emit("artifact", name="exported_model", path=str(target))
+        result["exported"] = str(target)
+    return result
