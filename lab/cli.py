@@ -38,7 +38,8 @@ def follow(store, run_id: str, quiet: bool = False, print_events: bool = False) 
     from .events import EventTail
     run = store.get(run_id)
     tail = EventTail(run.events_path)
-    bar = None if quiet or print_events else tqdm(total=None, unit="step", dynamic_ncols=True, file=sys.stderr)
+    show_bar = not (quiet or print_events)
+    bar = None
     last_metrics: dict = {}
     try:
         while True:
@@ -46,15 +47,20 @@ def follow(store, run_id: str, quiet: bool = False, print_events: bool = False) 
                 if print_events:
                     print(json.dumps(ev, ensure_ascii=False), flush=True)
                     continue
+                if not show_bar:
+                    continue
+                if bar is None and ev["type"] == "progress" and ev.get("total"):
+                    bar = tqdm(total=ev["total"], unit="step", dynamic_ncols=True, file=sys.stderr, mininterval=1.0)
                 if bar is None:
+                    if ev["type"] in ("log", "status"):
+                        print(f"[{ev['type']}] {ev.get('message') or ev.get('state')}", file=sys.stderr)
                     continue
                 if ev["type"] == "progress" and ev.get("total"):
                     bar.total = ev["total"]
-                    bar.n = ev["step"]
-                    bar.refresh()
+                    bar.update(ev["step"] - bar.n)
                 elif ev["type"] == "metric":
                     last_metrics.update({k: v for k, v in ev.items() if k in ("loss", "eval_loss", "learning_rate")})
-                    bar.set_postfix({k: f"{v:.4g}" for k, v in last_metrics.items()}, refresh=True)
+                    bar.set_postfix({k: f"{v:.4g}" for k, v in last_metrics.items()}, refresh=False)
                 elif ev["type"] in ("log", "status"):
                     bar.write(f"[{ev['type']}] {ev.get('message') or ev.get('state')}" + (f": {ev['error']}" if ev.get("error") else ""))
             status = store.status(run_id)
@@ -197,7 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     m = sub.add_parser("models", help="the embedded tiny model")
     m.add_argument("action", choices=["bootstrap", "list"])
     m.add_argument("--force", action="store_true")
-    m.add_argument("--steps", type=int, default=600, help="bootstrap: pre-training steps")
+    m.add_argument("--steps", type=int, default=200, help="bootstrap: pre-training steps")
     m.add_argument("--runs-dir")
     m.set_defaults(func=cmd_models)
     return p

@@ -206,13 +206,12 @@ class RunStore:
         process group if it is still there after `grace` seconds."""
         run = self.request_cancel(run_id)
         status = self.status(run_id)
-        if status.get("state") not in ACTIVE:
-            return status
-        if not backend.wait_until(lambda: self.status(run_id).get("state") not in ACTIVE, grace, 0.2):
-            pgid = self.status(run_id).get("pgid")
-            if pgid:
-                backend.terminate_group(pgid, kill_grace)
-        backend.wait_until(lambda: self.status(run_id).get("state") not in ACTIVE, kill_grace + 5, 0.2)
+        pgid = status.get("pgid")
+        if status.get("state") in ACTIVE:
+            backend.wait_until(lambda: self.status(run_id).get("state") not in ACTIVE, grace, 0.2)
+        # Whether it stopped cleanly or not, nothing of the run's process group may outlive the cancel.
+        if pgid and not backend.wait_until(lambda: not backend.group_members(pgid), kill_grace, 0.2):
+            backend.terminate_group(pgid, kill_grace)
         return self.status(run_id)
 
 

@@ -12,7 +12,7 @@ import functools
 import importlib
 from typing import Annotated, Any, ClassVar, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
 
 class Strict(BaseModel):
@@ -86,6 +86,12 @@ class TrainArgs(BaseModel):
     optim: str = "adamw_torch"
     dataloader_num_workers: int = Field(0, ge=0)
     report_to: Union[str, list[str]] = "none"
+
+    @field_validator("eval_strategy", "save_strategy", mode="before")
+    @classmethod
+    def _yaml_no_is_a_word(cls, value):
+        # YAML 1.1 reads a bare `no` (in a preset or `--set eval_strategy=no`) as false.
+        return "no" if value is False else value
 
     @model_validator(mode="after")
     def _extra_keys_are_real_fields(self):

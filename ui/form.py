@@ -81,9 +81,12 @@ class SpecForm:
         self.kinds = {k: _base_type(_field(spec_cls, k).annotation) for k in keys}
         self.widgets: dict[str, gr.components.Component] = {}
 
-    def widget(self, key: str, label: str, **kwargs) -> gr.components.Component:
+    def widget(self, key: str, label: str, data: dict | None = None, **kwargs) -> gr.components.Component:
+        """The widget for `key`, showing its value in `data` (a preset dict) or the spec default."""
         kind, choices = self.kinds[key]
-        default = default_value(self.spec_cls, key)
+        default = get_in(data or {}, key, default_value(self.spec_cls, key))
+        if isinstance(default, list):
+            default = ", ".join(map(str, default))
         elem_id = "f-" + key.replace(".", "-").replace("_", "-")
         if kind == "choice":
             w = gr.Dropdown(choices=choices, value=default, label=label, elem_id=elem_id, **kwargs)

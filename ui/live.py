@@ -10,7 +10,7 @@ PANELS = (
     ("loss", ("loss", "eval_loss")),
     ("learning rate", ("learning_rate",)),
     ("grad norm", ("grad_norm",)),
-    ("throughput", ("samples_per_second", "tokens_per_second")),
+    ("throughput (tokens/s)", ("tokens_per_second",)),
 )
 
 
@@ -39,15 +39,18 @@ def _xy(points):
 def training_figure(series: dict[str, list[tuple[float, float]]], log_y: bool = False,
                     titles: tuple[str, ...] | None = None) -> go.Figure:
     titles = titles or tuple(p[0] for p in PANELS)
-    fig = make_subplots(rows=2, cols=2, subplot_titles=titles, horizontal_spacing=0.1, vertical_spacing=0.16)
+    fig = make_subplots(rows=2, cols=2, subplot_titles=titles, horizontal_spacing=0.1, vertical_spacing=0.2)
     for i, (_, names) in enumerate(PANELS):
         row, col = divmod(i, 2)
+        if names == ("tokens_per_second",) and not series.get("tokens_per_second"):
+            names = ("samples_per_second",)  # data without token counts
         for name in names:
             if name in series and series[name]:
                 x, y = _xy(series[name])
                 mode = "lines+markers" if name.startswith("eval_") or len(x) < 30 else "lines"
                 fig.add_trace(go.Scatter(x=x, y=y, name=name, mode=mode), row=row + 1, col=col + 1)
-        fig.update_xaxes(title_text="step", row=row + 1, col=col + 1)
+        if row == 1:
+            fig.update_xaxes(title_text="step", row=row + 1, col=col + 1)
     if log_y:
         fig.update_yaxes(type="log", row=1, col=1)
     fig.update_layout(height=520, margin=dict(l=50, r=20, t=40, b=40), legend=dict(orientation="h", y=-0.12),

@@ -28,7 +28,7 @@ CHAT_TEMPLATE = (
     "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}"
 )
 
-MODEL_SHAPE = dict(hidden_size=256, intermediate_size=688, num_hidden_layers=4, num_attention_heads=4,
+MODEL_SHAPE = dict(hidden_size=192, intermediate_size=512, num_hidden_layers=4, num_attention_heads=4,
                    num_key_value_heads=2, max_position_embeddings=1024, rope_theta=10000.0,
                    tie_word_embeddings=True)
 
@@ -95,7 +95,7 @@ def is_built() -> bool:
     return (tiny_dir() / "model.safetensors").exists()
 
 
-def bootstrap_spec(max_steps: int = 600):
+def bootstrap_spec(max_steps: int = 200):
     """The pre-training job that turns tiny-init into tiny (also presets/pretrain-tiny.yaml)."""
     from ..presets import load_preset
     return load_preset("pretrain-tiny", [f"train.max_steps={max_steps}", f"export_to={tiny_dir()}"])

@@ -28,7 +28,8 @@ class EventsCallback(TrainerCallback):
     def on_log(self, args, state, control, logs=None, **kwargs):
         if not state.is_world_process_zero or not logs:
             return
-        metrics = {k: v for k, v in logs.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        metrics = {k: v for k, v in logs.items()
+                   if isinstance(v, (int, float)) and not isinstance(v, bool) and k not in ("epoch", "step")}
         now = time.time()
         t_prev, step_prev, tokens_prev = self._last_log
         if state.global_step > step_prev and now > t_prev and "loss" in metrics:

@@ -6,11 +6,9 @@ from __future__ import annotations
 import html
 import shutil
 import threading
-import time
 from pathlib import Path
 
 import gradio as gr
-import yaml
 
 from lab.errors import UserError
 from lab.jobs import precheck, resolve_paths
@@ -31,6 +29,7 @@ TEXT = {
     "tab": ("SFT", "SFT（指示チューニング）"),
     "preset": ("Preset", "プリセット"),
     "load": ("Load preset", "プリセットを読み込む"),
+    "preset_files": ("Preset files (open / download)", "プリセットファイル（開く／ダウンロード）"),
     "open_file": ("Open a preset file", "プリセットファイルを開く"),
     "save_name": ("Save as preset (name)", "プリセットとして保存（名前）"),
     "save": ("Save as preset", "プリセットとして保存"),
@@ -75,7 +74,7 @@ TEXT = {
     "temperature": ("Temperature", "温度"),
     "no_run": ("No run yet: load a preset and press Start.", "まだ実行はありません。プリセットを読み込んで「開始」を押してください。"),
 }
-PANEL_TITLES = {"en": tuple(p[0] for p in PANELS), "ja": ("損失（loss）", "学習率", "勾配ノルム", "スループット（/秒）")}
+PANEL_TITLES = {"en": tuple(p[0] for p in PANELS), "ja": ("損失（loss）", "学習率", "勾配ノルム", "スループット（トークン/秒）")}
 
 FORM_KEYS = [
     "model.name", "method", "lora.r", "lora.alpha", "dataset.path", "dataset.format", "dataset.eval_split",
@@ -151,22 +150,26 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
             load_btn = i18n.bind(gr.Button(t("load"), elem_id="sft-load", scale=1), "load", "value")
             save_name = i18n.bind(gr.Textbox(label=t("save_name"), placeholder="my-sft", elem_id="sft-save-name", scale=2), "save_name")
             save_btn = i18n.bind(gr.Button(t("save"), elem_id="sft-save", scale=1), "save", "value")
-        with gr.Row():
-            preset_file = i18n.bind(gr.File(label=t("open_file"), file_types=[".yaml", ".yml"], height=90, elem_id="sft-preset-file"), "open_file")
-            saved_file = i18n.bind(gr.File(label=t("saved_file"), interactive=False, height=90, elem_id="sft-saved-file"), "saved_file")
+        with gr.Accordion(t("preset_files"), open=False) as acc0:
+            i18n.bind(acc0, "preset_files")
+            with gr.Row():
+                preset_file = i18n.bind(gr.File(label=t("open_file"), file_types=[".yaml", ".yml"], height=120,
+                                                elem_id="sft-preset-file"), "open_file")
+                saved_file = i18n.bind(gr.File(label=t("saved_file"), interactive=False, height=120,
+                                               elem_id="sft-saved-file"), "saved_file")
 
         with gr.Row():
             with gr.Column(scale=1, min_width=320):
                 with gr.Accordion(t("model_data"), open=True) as acc1:
                     i18n.bind(acc1, "model_data")
                     for key in MODEL_DATA_KEYS:
-                        i18n.bind(form.widget(key, t(key)), key)
+                        i18n.bind(form.widget(key, t(key), default_data), key)
                     upload = i18n.bind(gr.File(label=t("upload_data"), file_types=[".jsonl", ".json"], height=90,
                                                elem_id="sft-upload"), "upload_data")
                 with gr.Accordion(t("training"), open=True) as acc2:
                     i18n.bind(acc2, "training")
                     for key in FORM_KEYS[len(MODEL_DATA_KEYS):]:
-                        i18n.bind(form.widget(key, t(key)), key)
+                        i18n.bind(form.widget(key, t(key), default_data), key)
             with gr.Column(scale=2):
                 command = i18n.bind(gr.Code(value=equivalent_command(str(default_path), default_data, default_data),
                                             language="shell", label=t("command"), interactive=False,

@@ -1,0 +1,69 @@
+# Two commands set everything up on a fresh machine:
+#   make run   — install, build the embedded tiny model if it is missing, serve the lab
+#   make test  — the same set-up plus Chromium and test tools, then the whole suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+HOST ?= 127.0.0.1
+PORT ?= 7860
+export LAB_WORKSPACE ?= $(CURDIR)/workspace
+TINY := $(LAB_WORKSPACE)/models/tiny/model.safetensors
+# torch is pinned to the CPU build this machine has on disk; an unpinned torch pulls a multi-GB
+# CUDA build. Elsewhere, point TORCH_INDEX at the wheel index you want (a CPU or a CUDA one).
+TORCH_VERSION ?= 2.13.0
+TORCH_INDEX ?=
+
+.PHONY: run test install install-test bootstrap chromium unit integration e2e clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(PY)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q torch==$(TORCH_VERSION) $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
+	$(PIP) install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(PIP) install -q -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+$(TINY): | $(VENV)/.installed
+	$(VENV)/bin/lab models bootstrap
+
+bootstrap: $(TINY)
+
+run: install bootstrap
+	$(PY) launch.py --host $(HOST) --port $(PORT)
+
+# Debian's chromium when it is missing and apt-get is usable; otherwise an existing one.
+chromium:
+	@if command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ]; then \
+	  echo "chromium: $$(command -v chromium || echo /usr/bin/chromium)"; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+	  echo "chromium is missing and apt-get is not usable: install Chromium, or set LAB_CHROMIUM=/path/to/chromium" >&2; \
+	  [ -n "$$LAB_CHROMIUM" ]; \
+	fi
+
+test: install-test bootstrap chromium
+	$(PY) -m pytest -q tests
+
+unit: install-test
+	$(PY) -m pytest -q tests/unit
+
+integration: install-test bootstrap
+	$(PY) -m pytest -q tests/integration
+
+e2e: install-test bootstrap chromium
+	$(PY) -m pytest -q tests/e2e
+
+clean:
+	rm -rf $(VENV) .pytest_cache
