@@ -42,15 +42,21 @@ bootstrap: $(TINY)
 run: install bootstrap
 	$(PY) launch.py --host $(HOST) --port $(PORT)
 
-# Debian's chromium when it is missing and apt-get is usable; otherwise an existing one.
+# Debian's chromium (and Japanese fonts, so screenshots show text) when missing and apt-get is
+# usable; otherwise an existing chromium (or LAB_CHROMIUM=/path/to/chromium).
 chromium:
-	@if command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ]; then \
-	  echo "chromium: $$(command -v chromium || echo /usr/bin/chromium)"; \
+	@need=""; \
+	command -v chromium >/dev/null 2>&1 || [ -n "$$LAB_CHROMIUM" ] || need="chromium"; \
+	fc-list :lang=ja 2>/dev/null | grep -q . || need="$$need fonts-noto-cjk"; \
+	if [ -z "$$need" ]; then \
+	  echo "chromium: $${LAB_CHROMIUM:-$$(command -v chromium)}"; \
 	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  echo "installing:$$need"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need >/dev/null; \
+	elif command -v chromium >/dev/null 2>&1 || [ -n "$$LAB_CHROMIUM" ]; then \
+	  echo "warning: no Japanese fonts; screenshots show boxes for Japanese text" >&2; \
 	else \
-	  echo "chromium is missing and apt-get is not usable: install Chromium, or set LAB_CHROMIUM=/path/to/chromium" >&2; \
-	  [ -n "$$LAB_CHROMIUM" ]; \
+	  echo "chromium is missing and apt-get is not usable: install Chromium or set LAB_CHROMIUM" >&2; exit 1; \
 	fi
 
 test: install-test bootstrap chromium

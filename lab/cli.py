@@ -203,7 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     m = sub.add_parser("models", help="the embedded tiny model")
     m.add_argument("action", choices=["bootstrap", "list"])
     m.add_argument("--force", action="store_true")
-    m.add_argument("--steps", type=int, default=200, help="bootstrap: pre-training steps")
+    m.add_argument("--steps", type=int, default=600, help="bootstrap: pre-training steps")
     m.add_argument("--runs-dir")
     m.set_defaults(func=cmd_models)
     return p

@@ -1,19 +1,31 @@
-"""Checks that run before a run folder is made, so a bad data file or a missing model is refused
-at once with one line (the worker checks again; the run folder is not created for a bad spec)."""
+"""The job kinds: kind → the module that runs it. A job module has `run(spec, ctx)` and may have
+`precheck(spec)`, which runs before a run folder is made so that a bad data file or a missing model
+is refused at once with one line (the worker checks again)."""
 from __future__ import annotations
 
-from .data.formats import load_rows
-from .models.load import resolve_model
+import importlib
+
 from .paths import resolve_input
-from .train.sft import SFT_FORMATS
+
+JOB_MODULES = {
+    "sft": "lab.train.sft",
+    "pretrain": "lab.train.pretrain",
+    "dedup": "lab.dedup.job",
+    "rag_index": "lab.rag.job",
+    "rag_eval": "lab.rag.evaluate",
+    "judge": "lab.evals.judge_job",
+    "eval": "lab.evals.metrics_job",
+}
+
+
+def job_module(kind: str):
+    return importlib.import_module(JOB_MODULES[kind])
 
 
 def precheck(spec) -> None:
-    if spec.kind in ("sft", "pretrain"):
-        resolve_model(spec.model.name)
-        allowed = SFT_FORMATS if spec.kind == "sft" else ("text",)
-        fmt = spec.dataset.format if not (spec.kind == "pretrain" and spec.dataset.format == "auto") else "text"
-        load_rows(resolve_input(spec.dataset.path, "dataset"), fmt, allowed, spec.dataset.max_samples)
+    check = getattr(job_module(spec.kind), "precheck", None)
+    if check is not None:
+        check(spec)
 
 
 def resolve_paths(spec):

@@ -1,122 +1,16 @@
 """Job specs: one pydantic model per job kind. A preset is a spec in YAML, the UI form is built
 from it, `--set a.b=v` overrides it, and the worker reads it back from RUN_DIR/job.yaml.
-
-Keys under `train:` are TRL / transformers TrainingArguments field names, verbatim. The common ones
-are typed here (so the form can show them); any other key must be a real field of the installed
-TRL config class for that kind, or it is an error naming the key.
-"""
+Kinds that live in their own package (dedup, …) define their spec there from `spec_base`."""
 from __future__ import annotations
 
-import dataclasses
-import functools
-import importlib
-from typing import Annotated, Any, ClassVar, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
+from pydantic import BaseModel, Field, TypeAdapter
 
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
-
-
-class PresetMeta(Strict):
-    """What the preset gallery shows. Text is keyed by language code (en, ja)."""
-    title: dict[str, str] = Field(default_factory=dict)
-    description: dict[str, str] = Field(default_factory=dict)
-    est_time: dict[str, str] = Field(default_factory=dict, description="e.g. {cpu: '2 min', gpu: '20 s'}")
-    tags: list[str] = Field(default_factory=list)
-
-
-class ModelRef(Strict):
-    name: str = Field("tiny", description="tiny | run:<RUN_ID> | a local folder | a Hugging Face model id")
-    trust_remote_code: bool = False
-    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
-
-
-class LoraSpec(Strict):
-    r: int = Field(8, ge=1, le=1024)
-    alpha: int = Field(16, ge=1)
-    dropout: float = Field(0.05, ge=0.0, lt=1.0)
-    target_modules: Union[str, list[str]] = "all-linear"
-    save_merged: bool = Field(True, description="also write the merged model (needs disk the size of the model)")
-
-
-DatasetFormat = Literal["auto", "messages", "alpaca", "sharegpt", "prompt_completion", "text"]
-
-
-class DatasetSpec(Strict):
-    path: str = Field(..., description="JSONL or JSON file; relative paths also look in the workspace and the bundled samples")
-    format: DatasetFormat = "auto"
-    eval_split: float = Field(0.1, ge=0.0, le=0.5, description="share of rows held out for eval_loss")
-    max_samples: int | None = Field(None, ge=1)
-
-
-@functools.lru_cache(maxsize=None)
-def _config_fields(class_path: str) -> frozenset[str]:
-    module, _, name = class_path.rpartition(".")
-    cls = getattr(importlib.import_module(module), name)
-    return frozenset(f.name for f in dataclasses.fields(cls))
-
-
-class TrainArgs(BaseModel):
-    """TrainingArguments keys, verbatim. Defaults suit a CPU box and live charts."""
-    model_config = ConfigDict(extra="allow", validate_assignment=True)
-    config_class: ClassVar[str] = "transformers.TrainingArguments"
-
-    max_steps: int = Field(-1, description="-1 = run num_train_epochs")
-    num_train_epochs: float = Field(1.0, gt=0)
-    per_device_train_batch_size: int = Field(4, ge=1)
-    per_device_eval_batch_size: int = Field(4, ge=1)
-    gradient_accumulation_steps: int = Field(1, ge=1)
-    learning_rate: float = Field(2e-4, gt=0)
-    lr_scheduler_type: Literal["linear", "cosine", "constant", "constant_with_warmup", "cosine_with_restarts", "polynomial"] = "cosine"
-    warmup_steps: float = Field(0, ge=0, description="steps, or a ratio of all steps when below 1")
-    weight_decay: float = Field(0.0, ge=0)
-    max_grad_norm: float = Field(1.0, ge=0)
-    logging_steps: float = Field(1, gt=0)
-    eval_strategy: Literal["no", "steps", "epoch"] = "steps"
-    eval_steps: float | None = Field(10, gt=0)
-    save_strategy: Literal["no", "steps", "epoch", "best"] = "steps"
-    save_steps: float = Field(50, gt=0)
-    save_total_limit: int | None = Field(2, ge=1)
-    seed: int = 42
-    bf16: bool | None = Field(None, description="None = on where the GPU supports it")
-    fp16: bool = False
-    gradient_checkpointing: bool = False
-    optim: str = "adamw_torch"
-    dataloader_num_workers: int = Field(0, ge=0)
-    report_to: Union[str, list[str]] = "none"
-
-    @field_validator("eval_strategy", "save_strategy", mode="before")
-    @classmethod
-    def _yaml_no_is_a_word(cls, value):
-        # YAML 1.1 reads a bare `no` (in a preset or `--set eval_strategy=no`) as false.
-        return "no" if value is False else value
-
-    @model_validator(mode="after")
-    def _extra_keys_are_real_fields(self):
-        extra = self.model_extra or {}
-        if extra:
-            allowed = _config_fields(self.config_class)
-            for key in extra:
-                if key not in allowed:
-                    raise ValueError(f"unknown key '{key}' (not a field of {self.config_class.rsplit('.', 1)[-1]})")
-        return self
-
-
-class SFTTrainArgs(TrainArgs):
-    config_class: ClassVar[str] = "trl.SFTConfig"
-    max_length: int | None = Field(512, ge=8, description="tokens per example (truncation / packing block)")
-    packing: bool = False
-    assistant_only_loss: bool = Field(False, description="loss only on assistant turns (needs {% generation %} in the chat template)")
-    completion_only_loss: bool | None = None
-
-
-class PretrainTrainArgs(SFTTrainArgs):
-    learning_rate: float = Field(1e-3, gt=0)
-    packing: bool = True
-    eval_strategy: Literal["no", "steps", "epoch"] = "no"
-    save_strategy: Literal["no", "steps", "epoch", "best"] = "no"
+from .dedup.spec import DedupSpec
+from .evals.spec import EvalSpec, JudgeSpec
+from .rag.spec import RagEvalSpec, RagIndexSpec
+from .spec_base import DatasetSpec, LoraSpec, ModelRef, PresetMeta, PretrainTrainArgs, SFTTrainArgs, Strict
 
 
 class SFTSpec(Strict):
@@ -139,9 +33,12 @@ class PretrainSpec(Strict):
     export_to: str | None = Field(None, description="copy the final model to this folder when the run succeeds")
 
 
-JobSpec = Annotated[Union[SFTSpec, PretrainSpec], Field(discriminator="kind")]
+KINDS: dict[str, type[BaseModel]] = {
+    "sft": SFTSpec, "pretrain": PretrainSpec, "dedup": DedupSpec,
+    "rag_index": RagIndexSpec, "rag_eval": RagEvalSpec, "judge": JudgeSpec, "eval": EvalSpec,
+}
+JobSpec = Annotated[Union[tuple(KINDS.values())], Field(discriminator="kind")]
 _JOB_ADAPTER: TypeAdapter = TypeAdapter(JobSpec)
-KINDS: dict[str, type[BaseModel]] = {"sft": SFTSpec, "pretrain": PretrainSpec}
 
 
 def parse_spec(data: Any):

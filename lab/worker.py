@@ -4,7 +4,6 @@ job's kind, and record how it ended. Any exception becomes a failed status with 
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 import traceback
@@ -14,9 +13,9 @@ from backends.local import process_identity
 from . import slots
 from .context import RunContext
 from .errors import UserError
+from .jobs import job_module
 from .runs import Run, now
 
-JOB_MODULES = {"sft": "lab.train.sft", "pretrain": "lab.train.pretrain"}
 EXIT_OK, EXIT_FAILED, EXIT_USER, EXIT_CANCELLED = 0, 1, 2, 130
 
 
@@ -42,8 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     ctx = RunContext(run, resume=args.resume)
     try:
         spec = run.load_spec()
-        job = importlib.import_module(JOB_MODULES[spec.kind])
-        result = job.run(spec, ctx) or {}
+        result = job_module(spec.kind).run(spec, ctx) or {}
     except UserError as e:
         run.set_status(state="failed", ended_at=now(), exit_code=EXIT_USER, error=str(e))
         print(f"error: {e}", file=sys.stderr)

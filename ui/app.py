@@ -9,6 +9,10 @@ from .i18n import LANGS, I18n
 from .tabs import runs as runs_tab
 from .tabs import sft as sft_tab
 
+# The tabs in the order a learner meets them; each module has build(store, i18n, lang_state) -> dict
+# with "tab" and optionally "on_load" (fn, inputs, outputs) and "relabel_plot". Runs stays last.
+TABS = [sft_tab, runs_tab]
+
 CSS = """
 .lab-error { color: #b00020; font-weight: 600; margin-top: .3em; }
 .lab-state { font-weight: 600; }
@@ -34,16 +38,17 @@ def build_app(store: RunStore | None = None, lang: str = "ja") -> gr.Blocks:
                 i18n.bind(gr.Markdown(i18n.t("subtitle")), "subtitle", "value")
             lang_radio = i18n.bind(gr.Radio(list(LANGS), value=lang, label=i18n.t("lang"), elem_id="lang", scale=1), "lang")
         with gr.Tabs():
-            sft = sft_tab.build(store, i18n, lang_state)
-            runs = runs_tab.build(store, i18n, lang_state)
+            parts = [module.build(store, i18n, lang_state) for module in TABS]
 
         def switch(new_lang):
             return [new_lang, *i18n.updates(new_lang)]
 
-        lang_radio.change(switch, [lang_radio], [lang_state, *i18n.components()]).then(
-            *sft["relabel_plot"], show_progress="hidden")
-        for part in (sft, runs):
-            demo.load(*part["on_load"])
+        event = lang_radio.change(switch, [lang_radio], [lang_state, *i18n.components()])
+        for part in parts:
+            if "relabel_plot" in part:  # plot titles are drawn into the figure, not labels
+                event = event.then(*part["relabel_plot"], show_progress="hidden")
+            if "on_load" in part:
+                demo.load(*part["on_load"])
     return demo
 
 

@@ -95,7 +95,7 @@ def is_built() -> bool:
     return (tiny_dir() / "model.safetensors").exists()
 
 
-def bootstrap_spec(max_steps: int = 200):
+def bootstrap_spec(max_steps: int = 600):
     """The pre-training job that turns tiny-init into tiny (also presets/pretrain-tiny.yaml)."""
     from ..presets import load_preset
     return load_preset("pretrain-tiny", [f"train.max_steps={max_steps}", f"export_to={tiny_dir()}"])

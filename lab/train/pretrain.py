@@ -6,14 +6,25 @@ import shutil
 from pathlib import Path
 
 from ..data.formats import load_rows
+from ..models.load import resolve_model
 from ..paths import resolve_input
 from .sft import train_causal_lm
 
 
-def run(spec, ctx) -> dict:
+def _load_corpus(spec):
     data_path = resolve_input(spec.dataset.path, "dataset")
-    rows, _ = load_rows(data_path, spec.dataset.format if spec.dataset.format != "auto" else "text", ("text",),
-                        spec.dataset.max_samples)
+    fmt = spec.dataset.format if spec.dataset.format != "auto" else "text"
+    rows, _ = load_rows(data_path, fmt, ("text",), spec.dataset.max_samples)
+    return data_path, rows
+
+
+def precheck(spec) -> None:
+    resolve_model(spec.model.name)
+    _load_corpus(spec)
+
+
+def run(spec, ctx) -> dict:
+    data_path, rows = _load_corpus(spec)
     ctx.emit("log", message=f"corpus {data_path.name}: {len(rows)} documents")
     result = train_causal_lm(spec, ctx, rows, lora=None)
     if spec.export_to and "model" in result:

@@ -12,6 +12,11 @@ from .common import build_config, emit_environment, last_checkpoint, save_model,
 SFT_FORMATS = ("messages", "alpaca", "sharegpt", "prompt_completion", "text")
 
 
+def precheck(spec) -> None:
+    resolve_model(spec.model.name)
+    load_rows(resolve_input(spec.dataset.path, "dataset"), spec.dataset.format, SFT_FORMATS, spec.dataset.max_samples)
+
+
 def run(spec, ctx) -> dict:
     data_path = resolve_input(spec.dataset.path, "dataset")
     rows, fmt = load_rows(data_path, spec.dataset.format, SFT_FORMATS, spec.dataset.max_samples)

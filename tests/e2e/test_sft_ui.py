@@ -64,6 +64,13 @@ def test_sft_start_watch_stop_runs_and_language(lab_server, page):
                            " return el && el.data && el.data.length === 1 && el.data[0].x.length > 0; }")
     screenshot(page, "runs")
 
+    page.locator("button[role=tab]:has-text('SFT')").first.click()
+    page.locator("#sft-save-name input").fill("my-sft")
+    page.locator("#sft-save").click()
+    saved = lab_server.workspace / "presets" / "my-sft.yaml"
+    assert wait_until(saved.exists, 10)
+    assert "max_steps: 400" in saved.read_text()
+
     page.locator("#lang label", has_text="ja").click()
     page.wait_for_function("() => document.querySelector('#sft-start').innerText.includes('開始')")
     assert "実行一覧" in page.locator("button[role=tab]").all_inner_texts()[1]

@@ -16,7 +16,7 @@ from lab.models import chat
 from lab.paths import REPO_DIR, workspace
 from lab.presets import diff_as_overrides, dump_spec, find_preset, list_presets, read_yaml, validate
 from lab.runs import RunStore
-from lab.spec import SFTSpec
+from lab.spec import SFTSpec, spec_to_dict
 
 from ..form import SpecForm
 from ..i18n import I18n
@@ -101,6 +101,12 @@ def preset_command_path(path: str | None) -> str:
 
 
 def equivalent_command(preset_path: str | None, base: dict, data: dict) -> str:
+    """`lab run PRESET --set …` for what the form changed, compared after validation so that a
+    value the form merely spelled out (a default, 1 for 1.0) is not shown as a change."""
+    try:
+        base, data = spec_to_dict(validate(base)), spec_to_dict(validate(data))
+    except UserError:
+        pass
     sets = " ".join(f"--set {s}" if " " not in s else f"--set '{s}'" for s in diff_as_overrides(base, data))
     return f"lab run {preset_command_path(preset_path)} {sets}".strip()
 

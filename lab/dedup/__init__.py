@@ -1,0 +1,1 @@
+"""Corpus deduplication and quality filtering (exact, MinHash-LSH, SemDeDup, Swallow/Gopher rules)."""

@@ -1,0 +1,1 @@
+"""Retrieval-augmented generation: persistent Chroma indexes through LangChain, Japanese-aware hybrid retrieval."""
