@@ -5,6 +5,7 @@ Exit codes: 0 succeeded, 1 the run failed, 2 user error (bad preset, key, value,
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import signal
 import sys
@@ -13,6 +14,9 @@ import time
 from .errors import UserError
 
 EXIT = {"succeeded": 0, "failed": 1, "cancelled": 130}
+# Subcommands that live beside their feature: each module has `register(subparsers)` that adds its
+# parser with set_defaults(func=...) (keep its top-level imports light: no torch at import time).
+FEATURE_COMMANDS: list[str] = []
 
 
 def _store(args):
@@ -206,6 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--steps", type=int, default=600, help="bootstrap: pre-training steps")
     m.add_argument("--runs-dir")
     m.set_defaults(func=cmd_models)
+    for module in FEATURE_COMMANDS:
+        importlib.import_module(module).register(sub)
     return p
 
 

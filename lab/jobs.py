@@ -10,6 +10,8 @@ from .paths import resolve_input
 JOB_MODULES = {
     "sft": "lab.train.sft",
     "pretrain": "lab.train.pretrain",
+    "dpo": "lab.train.dpo",
+    "kto": "lab.train.dpo",
     "dedup": "lab.dedup.job",
     "rag_index": "lab.rag.job",
     "rag_eval": "lab.rag.evaluate",

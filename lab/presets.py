@@ -25,10 +25,14 @@ def format_loc(loc: Iterable[Any]) -> str:
 
 
 _UNKNOWN_KEY = re.compile(r"unknown key '([^']+)'")
+_LEADING_KEY = re.compile(r"^(?:Value error, )?([A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)*): (.*)$", re.S)
 
 
 def _message(err: dict) -> str:
     msg = err["msg"]
+    m = _LEADING_KEY.match(msg)
+    if m and err["type"] == "value_error":
+        msg = m.group(2)
     if err["type"] == "extra_forbidden":
         return "unknown key"
     if err["type"] == "missing":
@@ -44,6 +48,9 @@ def _error_loc(err: dict) -> tuple:
     m = _UNKNOWN_KEY.search(err["msg"])
     if m:
         loc = loc + (m.group(1),)
+    lead = _LEADING_KEY.match(err["msg"])
+    if lead and err["type"] == "value_error":  # a spec-level check names its key first: "train.x: …"
+        loc = loc + tuple(lead.group(1).split("."))
     return loc
 
 

@@ -52,7 +52,7 @@ class DatasetSpec(Strict):
 
 
 @functools.lru_cache(maxsize=None)
-def _config_fields(class_path: str) -> frozenset[str]:
+def config_fields(class_path: str) -> frozenset[str]:
     module, _, name = class_path.rpartition(".")
     cls = getattr(importlib.import_module(module), name)
     return frozenset(f.name for f in dataclasses.fields(cls))
@@ -97,7 +97,7 @@ class TrainArgs(BaseModel):
     def _extra_keys_are_real_fields(self):
         extra = self.model_extra or {}
         if extra:
-            allowed = _config_fields(self.config_class)
+            allowed = config_fields(self.config_class)
             for key in extra:
                 if key not in allowed:
                     raise ValueError(f"unknown key '{key}' (not a field of {self.config_class.rsplit('.', 1)[-1]})")
@@ -117,3 +117,25 @@ class PretrainTrainArgs(SFTTrainArgs):
     packing: bool = True
     eval_strategy: Literal["no", "steps", "epoch"] = "no"
     save_strategy: Literal["no", "steps", "epoch", "best"] = "no"
+
+
+DPO_LOSS_TYPES = ("sigmoid", "hinge", "ipo", "exo_pair", "nca_pair", "robust", "bco_pair", "sppo_hard", "aot",
+                  "aot_unpaired", "apo_zero", "apo_down", "discopop", "sft", "sigmoid_norm")
+CPO_LOSS_TYPES = ("sigmoid", "hinge", "ipo", "simpo", "alphapo")
+KTO_LOSS_TYPES = ("kto", "apo_zero_unpaired")
+
+
+class PreferenceTrainArgs(TrainArgs):
+    """DPOConfig / CPOConfig / ORPOConfig / KTOConfig keys, verbatim. Extra keys are checked against the
+    config class of the chosen algorithm by the spec (one train block serves them all)."""
+    config_class: ClassVar[str] = ""
+    learning_rate: float = Field(5e-5, gt=0)
+    beta: float = Field(0.1, gt=0, description="strength of the pull towards the reference model")
+    loss_type: Union[str, list[str], None] = Field(None, description="None = the algorithm's own default. DPO: sigmoid, ipo, hinge, robust, …; CPO: sigmoid, hinge, ipo, simpo; KTO: kto, apo_zero_unpaired")
+    label_smoothing: float = Field(0.0, ge=0.0, lt=0.5, description="robust DPO: probability that a label is flipped")
+    max_length: int | None = Field(512, ge=8)
+    precompute_ref_log_probs: bool = Field(False, description="compute the reference log-probs once before training")
+
+    @model_validator(mode="after")
+    def _extra_keys_are_real_fields(self):
+        return self  # checked by the spec against the algorithm's config class

@@ -6,6 +6,7 @@ field required`. Unusual but valid files (UTF-8 BOM, CRLF, blank lines) are fine
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any, Literal, Union
 
@@ -60,9 +61,32 @@ class TextRow(_Row):
     text: str = Field(..., min_length=1)
 
 
+Turn = Union[str, list[Message]]
+
+
+class PreferenceRow(_Row):
+    """prompt / chosen / rejected, as strings or as chat messages (TRL's two preference shapes)."""
+    prompt: Turn
+    chosen: Turn
+    rejected: Turn
+
+
+class HHRow(_Row):
+    """Anthropic HH-RLHF style: two whole dialogues in "\n\nHuman: … \n\nAssistant: …" text."""
+    chosen: str
+    rejected: str
+
+
+class KTORow(_Row):
+    prompt: Turn
+    completion: Turn
+    label: bool
+
+
 ROW_MODELS: dict[str, type[_Row]] = {
     "messages": MessagesRow, "alpaca": AlpacaRow, "sharegpt": ShareGPTRow,
     "prompt_completion": PromptCompletionRow, "text": TextRow,
+    "preference": PreferenceRow, "hh_rlhf": HHRow, "kto": KTORow,
 }
 _SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant", "system": "system"}
 
@@ -110,6 +134,10 @@ def read_records(path: Path) -> list[tuple[int, dict]]:
 
 
 def detect_format(record: dict) -> str | None:
+    if "chosen" in record or "rejected" in record:
+        return "preference" if "prompt" in record else "hh_rlhf"
+    if "label" in record and "completion" in record:
+        return "kto"
     if "messages" in record:
         return "messages"
     if "conversations" in record:
@@ -123,7 +151,37 @@ def detect_format(record: dict) -> str | None:
     return None
 
 
+_HH_TURN = re.compile(r"\n\n(Human|Assistant): ")
+
+
+def _hh_messages(text: str) -> list[dict]:
+    parts = _HH_TURN.split("\n\n" + text.lstrip("\n") if not text.startswith("\n\n") else text)
+    messages = []
+    for speaker, content in zip(parts[1::2], parts[2::2]):
+        messages.append({"role": "user" if speaker == "Human" else "assistant", "content": content.strip()})
+    return messages
+
+
+def _hh_to_preference(row: HHRow) -> dict[str, Any]:
+    chosen, rejected = _hh_messages(row.chosen), _hh_messages(row.rejected)
+    if not chosen or chosen[-1]["role"] != "assistant" or not rejected or rejected[-1]["role"] != "assistant":
+        raise ValueError("chosen: expected '\\n\\nHuman: …\\n\\nAssistant: …' dialogue text")
+    if chosen[:-1] != rejected[:-1]:
+        raise ValueError("rejected: must share the dialogue of chosen up to its last assistant turn")
+    return {"prompt": chosen[:-1], "chosen": chosen[-1:], "rejected": rejected[-1:]}
+
+
+def _turn(value):
+    return value if isinstance(value, str) else [m.model_dump() for m in value]
+
+
 def to_trl(fmt: str, row: _Row) -> dict[str, Any]:
+    if isinstance(row, PreferenceRow):
+        return {"prompt": _turn(row.prompt), "chosen": _turn(row.chosen), "rejected": _turn(row.rejected)}
+    if isinstance(row, HHRow):
+        return _hh_to_preference(row)
+    if isinstance(row, KTORow):
+        return {"prompt": _turn(row.prompt), "completion": _turn(row.completion), "label": row.label}
     if isinstance(row, MessagesRow):
         return {"messages": [m.model_dump() for m in row.messages]}
     if isinstance(row, AlpacaRow):
@@ -133,8 +191,7 @@ def to_trl(fmt: str, row: _Row) -> dict[str, Any]:
     if isinstance(row, ShareGPTRow):
         return {"messages": [{"role": _SHAREGPT_ROLES[t.speaker], "content": t.value} for t in row.conversations]}
     if isinstance(row, PromptCompletionRow):
-        dump = lambda v: v if isinstance(v, str) else [m.model_dump() for m in v]  # noqa: E731
-        return {"prompt": dump(row.prompt), "completion": dump(row.completion)}
+        return {"prompt": _turn(row.prompt), "completion": _turn(row.completion)}
     return {"text": row.text}
 
 
@@ -155,12 +212,13 @@ def load_rows(path: Path, fmt: str = "auto", allowed: tuple[str, ...] = tuple(RO
     rows = []
     for lineno, record in records[:max_samples] if max_samples else records:
         try:
-            row = model.model_validate(record)
+            rows.append(to_trl(fmt, model.model_validate(record)))
         except ValidationError as exc:
             err = exc.errors()[0]
             field = format_loc(err["loc"]) or "row"
             msg = "field required" if err["type"] == "missing" else err["msg"].removeprefix("Value error, ")
             msg = msg[:1].lower() + msg[1:]
             raise UserError(f"{name}:{lineno}: {field}: {msg}") from None
-        rows.append(to_trl(fmt, row))
+        except ValueError as exc:  # a conversion check names its field first
+            raise UserError(f"{name}:{lineno}: {exc}") from None
     return rows, fmt

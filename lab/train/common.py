@@ -13,7 +13,14 @@ def build_config(config_cls, train, output_dir: Path, has_eval: bool, **fixed):
     fixes: where checkpoints go, CPU/GPU placement, no external loggers unless asked for."""
     import torch
 
-    kwargs = train.model_dump()
+    import dataclasses
+
+    known = {f.name for f in dataclasses.fields(config_cls)}
+    # A train block may carry keys of a sibling algorithm's config at their defaults (the spec
+    # refuses non-default ones), e.g. loss_type for ORPO: pass only what this config has.
+    kwargs = {k: v for k, v in train.model_dump().items() if k in known}
+    if kwargs.get("loss_type", "") is None:  # the spec's "use the algorithm's default"
+        del kwargs["loss_type"]
     cuda = torch.cuda.is_available()
     if kwargs.get("bf16") is None:
         kwargs["bf16"] = bool(cuda and torch.cuda.is_bf16_supported())
@@ -72,3 +79,31 @@ def save_model(trainer, tokenizer, artifacts: Path, lora_merge: bool | None) -> 
     merged.save_pretrained(artifacts / "model", safe_serialization=True)
     tokenizer.save_pretrained(artifacts / "model")
     return artifacts / "model"
+
+
+def fit(trainer, tokenizer, ctx, output_dir: Path, has_eval: bool, lora) -> dict:
+    """Train (resuming from the last checkpoint when asked), then a final eval point and the saved
+    model — unless somebody asked the run to stop, in which case the checkpoint is the result."""
+    emit_environment(ctx, trainer.args, trainer.model)
+    resume_from = last_checkpoint(output_dir) if ctx.resume else None
+    if ctx.resume:
+        ctx.emit("log", message=f"resuming from {resume_from}" if resume_from else "no checkpoint found: starting over")
+    trainer.train(resume_from_checkpoint=resume_from)
+    if ctx.cancel_requested():
+        return {"stopped_at_step": trainer.state.global_step}
+    if has_eval:
+        trainer.evaluate()  # a final eval point for the charts and the summary
+    saved = save_model(trainer, tokenizer, ctx.artifacts, lora.save_merged if lora is not None else None)
+    ctx.emit("artifact", name="model", path=str(saved))
+    return {"model": str(saved)}
+
+
+def lora_config(lora):
+    from peft import LoraConfig
+
+    return LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
+                      target_modules=lora.target_modules, task_type="CAUSAL_LM")
+
+
+def samples_per_step(args) -> int:
+    return args.per_device_train_batch_size * args.gradient_accumulation_steps * args.world_size
