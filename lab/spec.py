@@ -83,10 +83,12 @@ def _check_preference_train(train: PreferenceTrainArgs, algorithm: str) -> None:
     allowed_losses = {"dpo": DPO_LOSS_TYPES, "cpo": CPO_LOSS_TYPES, "kto": KTO_LOSS_TYPES}.get(algorithm)
     if allowed_losses is None:
         if losses:
-            raise ValueError(f"train.loss_type: {algorithm.upper()} has no loss_type (leave it out)")
+            raise ValueError(f"train.loss_type: not used by {algorithm.upper()} (leave it out)")
     else:
         if algorithm in ("cpo", "kto") and len(losses) > 1:
             raise ValueError(f"train.loss_type: {algorithm.upper()} takes a single loss type")
+        if "exo_pair" in losses and train.label_smoothing == 0:
+            raise ValueError("train.label_smoothing: exo_pair needs ε > 0 (the EXO paper suggests 0.001)")
         for loss in losses:
             if loss not in allowed_losses:
                 raise ValueError(f"train.loss_type: '{loss}' is not a {algorithm.upper()} loss (use {', '.join(allowed_losses)})")

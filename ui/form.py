@@ -75,10 +75,14 @@ def set_in(data: dict, dotted: str, value: Any) -> None:
 
 
 class SpecForm:
-    def __init__(self, spec_cls: type[BaseModel], keys: list[str]):
+    def __init__(self, spec_cls: type[BaseModel], keys: list[str], id_prefix: str = "f-",
+                 choices: dict[str, list] | None = None):
         self.spec_cls = spec_cls
         self.keys = keys
+        self.id_prefix = id_prefix
         self.kinds = {k: _base_type(_field(spec_cls, k).annotation) for k in keys}
+        for key, options in (choices or {}).items():  # a tab may offer choices the spec maps itself
+            self.kinds[key] = ("choice", options)
         self.widgets: dict[str, gr.components.Component] = {}
 
     def widget(self, key: str, label: str, data: dict | None = None, **kwargs) -> gr.components.Component:
@@ -87,7 +91,7 @@ class SpecForm:
         default = get_in(data or {}, key, default_value(self.spec_cls, key))
         if isinstance(default, list):
             default = ", ".join(map(str, default))
-        elem_id = "f-" + key.replace(".", "-").replace("_", "-")
+        elem_id = self.id_prefix + key.replace(".", "-").replace("_", "-")
         if kind == "choice":
             w = gr.Dropdown(choices=choices, value=default, label=label, elem_id=elem_id, **kwargs)
         elif kind == "bool":

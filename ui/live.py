@@ -37,10 +37,18 @@ def _xy(points):
 
 
 def training_figure(series: dict[str, list[tuple[float, float]]], log_y: bool = False,
-                    titles: tuple[str, ...] | None = None) -> go.Figure:
-    titles = titles or tuple(p[0] for p in PANELS)
-    fig = make_subplots(rows=2, cols=2, subplot_titles=titles, horizontal_spacing=0.1, vertical_spacing=0.2)
-    for i, (_, names) in enumerate(PANELS):
+                    titles: tuple[str, ...] | None = None, panels=PANELS) -> go.Figure:
+    """One subplot per panel (two per row); each panel draws the series it names. Once there is data,
+    panels with nothing to draw (e.g. KTO's KL in a DPO run) are left out rather than shown empty."""
+    titles = titles or tuple(p[0] for p in panels)
+    if any(series.values()):
+        keep = [i for i, (_, names) in enumerate(panels) if i == 0 or any(series.get(n) for n in names)
+                or (names == ("tokens_per_second",) and series.get("samples_per_second"))]
+        panels, titles = tuple(panels[i] for i in keep), tuple(titles[i] for i in keep)
+    rows = -(-len(panels) // 2)
+    fig = make_subplots(rows=rows, cols=2, subplot_titles=titles, horizontal_spacing=0.1,
+                        vertical_spacing=0.4 / rows)
+    for i, (_, names) in enumerate(panels):
         row, col = divmod(i, 2)
         if names == ("tokens_per_second",) and not series.get("tokens_per_second"):
             names = ("samples_per_second",)  # data without token counts
@@ -49,12 +57,12 @@ def training_figure(series: dict[str, list[tuple[float, float]]], log_y: bool = 
                 x, y = _xy(series[name])
                 mode = "lines+markers" if name.startswith("eval_") or len(x) < 30 else "lines"
                 fig.add_trace(go.Scatter(x=x, y=y, name=name, mode=mode), row=row + 1, col=col + 1)
-        if row == 1:
+        if row == rows - 1:
             fig.update_xaxes(title_text="step", row=row + 1, col=col + 1)
     if log_y:
         fig.update_yaxes(type="log", row=1, col=1)
-    fig.update_layout(height=520, margin=dict(l=50, r=20, t=40, b=40), legend=dict(orientation="h", y=-0.12),
-                      uirevision="keep")
+    fig.update_layout(height=260 * rows, margin=dict(l=50, r=20, t=40, b=40),
+                      legend=dict(orientation="h", y=-0.24 / rows), uirevision="keep")
     return fig
 
 

@@ -28,7 +28,8 @@ TEXT = {
     "runs_log": ("worker.log (tail)", "worker.log（末尾）"),
 }
 COLUMNS = ["run", "kind", "status", "started", "duration", "loss", "eval_loss", "error"]
-METRICS = ["loss", "eval_loss", "learning_rate", "grad_norm", "samples_per_second", "tokens_per_second", "mean_token_accuracy"]
+METRICS = ["loss", "eval_loss", "learning_rate", "grad_norm", "samples_per_second", "tokens_per_second",
+           "mean_token_accuracy", "rewards/margins", "rewards/accuracies", "rewards/chosen", "rewards/rejected"]
 
 
 def _when(ts) -> str:
