@@ -24,6 +24,8 @@ $(VENV)/.installed: pyproject.toml | $(PY)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q torch==$(TORCH_VERSION) $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(PIP) install -q -e .
+	# DeepSpeed is an sdist that imports torch to build: build it against the pinned torch.
+	$(PIP) install -q --no-build-isolation deepspeed
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed

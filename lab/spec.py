@@ -13,7 +13,8 @@ from .dedup.spec import DedupSpec
 from .evals.spec import EvalSpec, JudgeSpec
 from .rag.spec import RagEvalSpec, RagIndexSpec
 from .spec_base import (CPO_LOSS_TYPES, DPO_LOSS_TYPES, KTO_LOSS_TYPES, DatasetSpec, LoraSpec, ModelRef,
-                        PreferenceTrainArgs, PresetMeta, PretrainTrainArgs, SFTTrainArgs, Strict, config_fields)
+                        LaunchSpec, PreferenceTrainArgs, PresetMeta, PretrainTrainArgs, SFTTrainArgs, Strict,
+                        config_fields)
 
 
 class SFTSpec(Strict):
@@ -24,6 +25,7 @@ class SFTSpec(Strict):
     method: Literal["lora", "full"] = "lora"
     lora: LoraSpec = Field(default_factory=LoraSpec)
     train: SFTTrainArgs = Field(default_factory=SFTTrainArgs)
+    launch: LaunchSpec = Field(default_factory=LaunchSpec)
 
 
 class PretrainSpec(Strict):
@@ -33,6 +35,7 @@ class PretrainSpec(Strict):
     model: ModelRef = Field(default_factory=lambda: ModelRef(name="tiny-init"))
     dataset: DatasetSpec
     train: PretrainTrainArgs = Field(default_factory=PretrainTrainArgs)
+    launch: LaunchSpec = Field(default_factory=LaunchSpec)
     export_to: str | None = Field(None, description="copy the final model to this folder when the run succeeds")
 
 
@@ -55,6 +58,7 @@ class DPOSpec(Strict):
     method: Literal["lora", "full"] = "lora"
     lora: LoraSpec = Field(default_factory=LoraSpec)
     train: PreferenceTrainArgs = Field(default_factory=PreferenceTrainArgs)
+    launch: LaunchSpec = Field(default_factory=LaunchSpec)
 
     @model_validator(mode="after")
     def _train_keys_fit_the_algorithm(self):
@@ -71,6 +75,7 @@ class KTOSpec(Strict):
     method: Literal["lora", "full"] = "lora"
     lora: LoraSpec = Field(default_factory=LoraSpec)
     train: PreferenceTrainArgs = Field(default_factory=PreferenceTrainArgs)
+    launch: LaunchSpec = Field(default_factory=LaunchSpec)
 
     @model_validator(mode="after")
     def _train_keys_fit_the_algorithm(self):

@@ -139,3 +139,52 @@ class PreferenceTrainArgs(TrainArgs):
     @model_validator(mode="after")
     def _extra_keys_are_real_fields(self):
         return self  # checked by the spec against the algorithm's config class
+
+
+class SlurmSpec(Strict):
+    partition: str | None = None
+    account: str | None = None
+    time: str = Field("04:00:00", description="wall-clock limit, HH:MM:SS")
+    gpus_per_node: int = Field(8, ge=0)
+    cpus_per_task: int = Field(16, ge=1)
+    job_name: str = "lab"
+    extra_sbatch: list[str] = Field(default_factory=list, description="more '#SBATCH …' options, e.g. '--qos=high'")
+    node_launcher: Literal["torchrun", "accelerate"] = Field("torchrun", description="what each node runs")
+
+
+class LaunchSpec(Strict):
+    """How a training job runs: in one process, or as ranks under torchrun / accelerate / deepspeed,
+    on this machine or across nodes (directly or through Slurm)."""
+    launcher: Literal["local", "torchrun", "accelerate", "deepspeed", "slurm"] = "local"
+    nproc_per_node: int = Field(1, ge=1, le=1024, description="processes (GPUs) per node")
+    gpus: str | None = Field(None, description="GPU ids to use, e.g. '0,1' (CUDA_VISIBLE_DEVICES)")
+    nnodes: int = Field(1, ge=1)
+    node_rank: int = Field(0, ge=0)
+    master_addr: str = "127.0.0.1"
+    master_port: int = Field(29500, ge=1, le=65535)
+    rdzv_endpoint: str | None = Field(None, description="host:port of a c10d rendezvous (instead of master address/port)")
+    hostfile: list[str] = Field(default_factory=list, description="DeepSpeed hostfile lines: 'host slots=N'")
+    zero_stage: Literal[0, 1, 2, 3] | None = Field(None, description="DeepSpeed ZeRO stage (None = no DeepSpeed)")
+    offload_optimizer: Literal["none", "cpu"] = "none"
+    offload_param: Literal["none", "cpu"] = "none"
+    fsdp: bool = Field(False, description="PyTorch FSDP: full shard, auto-wrap by transformer layer")
+    mixed_precision: Literal["no", "fp16", "bf16"] = "no"
+    slurm: SlurmSpec = Field(default_factory=SlurmSpec)
+
+    @model_validator(mode="after")
+    def _coherent(self):
+        if self.node_rank >= self.nnodes:
+            raise ValueError(f"launch.node_rank: {self.node_rank} is not below nnodes={self.nnodes}")
+        if self.fsdp and self.zero_stage is not None:
+            raise ValueError("launch.fsdp: choose FSDP or DeepSpeed ZeRO, not both")
+        if self.offload_param != "none" and self.zero_stage != 3:
+            raise ValueError("launch.offload_param: parameter offload needs zero_stage 3")
+        if self.offload_optimizer != "none" and self.zero_stage not in (1, 2, 3):
+            raise ValueError("launch.offload_optimizer: optimizer offload needs zero_stage 1, 2 or 3")
+        if self.launcher == "local" and (self.nproc_per_node > 1 or self.nnodes > 1):
+            raise ValueError("launch.launcher: 'local' runs one process; use torchrun, accelerate or deepspeed for more")
+        return self
+
+    @property
+    def distributed(self) -> bool:
+        return self.launcher != "local"

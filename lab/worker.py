@@ -1,13 +1,22 @@
 """`python -m lab.worker RUN_DIR [--resume]`: load RUN_DIR/job.yaml, wait for a free slot, run the
-job's kind, and record how it ended. Any exception becomes a failed status with a one-line reason
-(the traceback goes to worker.log); a stop request becomes `cancelled`."""
+job, and record how it ended. Any exception becomes a failed status with a one-line reason (the
+traceback goes to worker.log); a stop request becomes `cancelled`.
+
+A distributed job (`launch.launcher` other than local) runs in two roles: this process supervises
+(slot, status, the launcher child, the verdict), and the launcher starts the ranks as
+`python -m lab.worker RUN_DIR --rank`. Ranks never write status: rank 0 writes the events, every rank
+writes its own log (ranks/rankN.log) and, when it fails, its one-line error (ranks/rankN.error)."""
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
 import sys
+import time
 import traceback
 
+from backends import slurm as slurm_backend
 from backends.local import process_identity
 
 from . import slots
@@ -28,8 +37,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lab.worker")
     parser.add_argument("run_dir")
     parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--rank", action="store_true", help="run as one rank of a distributed launch")
+    parser.add_argument("--local_rank", "--local-rank", type=int, help=argparse.SUPPRESS)  # added by deepspeed
     args = parser.parse_args(argv)
     run = Run(args.run_dir)
+    if args.rank:
+        return rank_main(run, args.resume)
     pid = os.getpid()
     run.set_status(state="queued", pid=pid, pgid=os.getpgid(0), pid_started=process_identity(pid))
 
@@ -38,10 +51,12 @@ def main(argv: list[str] | None = None) -> int:
         run.set_status(state="cancelled", ended_at=now(), exit_code=EXIT_CANCELLED, error="cancelled while queued")
         return EXIT_CANCELLED
     run.set_status(state="running", started_at=now())
-    ctx = RunContext(run, resume=args.resume)
     try:
         spec = run.load_spec()
-        result = job_module(spec.kind).run(spec, ctx) or {}
+        launch = getattr(spec, "launch", None)
+        if launch is not None and launch.distributed:
+            return supervise(run, spec, args.resume)
+        result = job_module(spec.kind).run(spec, RunContext(run, resume=args.resume)) or {}
     except UserError as e:
         run.set_status(state="failed", ended_at=now(), exit_code=EXIT_USER, error=str(e))
         print(f"error: {e}", file=sys.stderr)
@@ -49,15 +64,99 @@ def main(argv: list[str] | None = None) -> int:
     except BaseException as e:  # noqa: BLE001 - the worker's whole job is to record how it ended
         traceback.print_exc()
         if run.cancel_requested():
-            run.set_status(state="cancelled", ended_at=now(), exit_code=EXIT_CANCELLED, error="cancelled")
-            return EXIT_CANCELLED
-        run.set_status(state="failed", ended_at=now(), exit_code=EXIT_FAILED, error=one_line(e))
-        return EXIT_FAILED
+            return _end(run, "cancelled", EXIT_CANCELLED, "cancelled")
+        return _end(run, "failed", EXIT_FAILED, one_line(e))
+    return _finish(run, result)
+
+
+def _end(run: Run, state: str, code: int, error: str | None, **extra) -> int:
+    run.set_status(state=state, ended_at=now(), exit_code=code, error=error, **extra)
+    return code
+
+
+def _finish(run: Run, result: dict) -> int:
     if run.cancel_requested():
-        run.set_status(state="cancelled", ended_at=now(), exit_code=EXIT_CANCELLED, error="cancelled", result=result)
-        return EXIT_CANCELLED
-    run.set_status(state="succeeded", ended_at=now(), exit_code=EXIT_OK, error=None, result=result)
+        return _end(run, "cancelled", EXIT_CANCELLED, "cancelled", result=result)
+    return _end(run, "succeeded", EXIT_OK, None, result=result)
+
+
+# ---- distributed ---------------------------------------------------------------------------------
+def _rank() -> int:
+    return int(os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0")))
+
+
+def rank_main(run: Run, resume: bool) -> int:
+    rank = _rank()
+    folder = run.dir / "ranks"
+    folder.mkdir(exist_ok=True)
+    log = open(folder / f"rank{rank}.log", "ab", buffering=0)
+    os.dup2(log.fileno(), 1)
+    os.dup2(log.fileno(), 2)
+    ctx = RunContext(run, resume=resume, is_main_process=rank == 0)
+    try:
+        if os.environ.get("LAB_FAULT_RANK") == str(rank):  # fault injection, for testing how a rank failure is reported
+            raise RuntimeError(f"injected fault in rank {rank}")
+        spec = run.load_spec()
+        result = job_module(spec.kind).run(spec, ctx) or {}
+    except BaseException as e:  # noqa: BLE001 - recorded for the supervisor, which decides the verdict
+        traceback.print_exc()
+        record = {"error": str(e) if isinstance(e, UserError) else one_line(e), "user": isinstance(e, UserError)}
+        (folder / f"rank{rank}.error").write_text(json.dumps(record), encoding="utf-8")
+        return EXIT_USER if isinstance(e, UserError) else EXIT_FAILED
+    if rank == 0:
+        (folder / "result.json").write_text(json.dumps(result), encoding="utf-8")
     return EXIT_OK
+
+
+def first_rank_error(run: Run) -> tuple[str, bool] | None:
+    """The earliest error any rank recorded, as ('rank N: …', was it the user's) — later ones are
+    usually knock-on effects of the first."""
+    errors = sorted((run.dir / "ranks").glob("rank*.error"), key=lambda p: p.stat().st_mtime)
+    if not errors:
+        return None
+    record = json.loads(errors[0].read_text(encoding="utf-8"))
+    return f"rank {errors[0].stem.removeprefix('rank')}: {record['error']}", record["user"]
+
+
+def supervise(run: Run, spec, resume: bool) -> int:
+    from .dist.launch_plan import plan, write_files
+
+    p = plan(spec, run.dir, resume=resume)
+    write_files(p, run.dir)
+    run.events.emit("launch", launcher=p.launcher, world_size=p.world_size, command=p.command_line())
+    (run.dir / "ranks").mkdir(exist_ok=True)
+    for stale in (run.dir / "ranks").glob("*"):  # a resumed run starts with a clean slate
+        if stale.suffix in (".error", ".json"):
+            stale.unlink()
+    env = {**os.environ, **p.env, "PYTHONUNBUFFERED": "1"}
+    if p.launcher == "slurm":
+        code = _run_on_slurm(run, p)
+    else:
+        code = subprocess.run(p.argv, env=env, stdin=subprocess.DEVNULL).returncode
+    result_path = run.dir / "ranks" / "result.json"
+    if run.cancel_requested():
+        return _end(run, "cancelled", EXIT_CANCELLED, "cancelled")
+    if code == 0 and result_path.exists():
+        return _finish(run, json.loads(result_path.read_text(encoding="utf-8")))
+    error, user = first_rank_error(run) or (f"{p.launcher} exited with code {code}", False)
+    return _end(run, "failed", EXIT_USER if user else EXIT_FAILED, error)
+
+
+def _run_on_slurm(run: Run, p) -> int:
+    script = run.dir / "launch" / "job.sbatch"
+    problem = slurm_backend.syntax_error(str(script))
+    if problem:
+        raise UserError(f"{script}: {problem}")
+    if not slurm_backend.available():
+        raise UserError(f"sbatch is not on this machine: submit {script} on the cluster's login node")
+    job_id = slurm_backend.submit(str(script))
+    run.set_status(slurm_job=job_id)
+    run.events.emit("log", message=f"submitted Slurm job {job_id}")
+    while slurm_backend.in_queue(job_id):
+        if run.cancel_requested():
+            slurm_backend.cancel(job_id)
+        time.sleep(5)
+    return 0 if (run.dir / "ranks" / "result.json").exists() else 1
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import time
 
+import psutil
+import torch
 from transformers import TrainerCallback
 
 PROGRESS_EVERY = 0.5  # seconds between progress events
@@ -26,6 +28,7 @@ class EventsCallback(TrainerCallback):
         self.ctx.emit("progress", step=state.global_step, total=state.max_steps, eta_s=None)
 
     def on_log(self, args, state, control, logs=None, **kwargs):
+        per_rank = self._gather_rank_stats(state) if args.world_size > 1 and logs and "loss" in logs else {}
         if not state.is_world_process_zero or not logs:
             return
         metrics = {k: v for k, v in logs.items()
@@ -40,7 +43,43 @@ class EventsCallback(TrainerCallback):
             self._last_log = (now, state.global_step, metrics.get("num_tokens", tokens_prev))
         elif "num_tokens" in metrics and tokens_prev is None:
             self._last_log = (t_prev, step_prev, metrics["num_tokens"])
-        self.ctx.emit("metric", step=state.global_step, epoch=round(state.epoch or 0, 4), **metrics)
+        if "loss" in metrics:  # memory beside each training log: process RSS, and the GPU's peak where there is one
+            metrics["rss_mb"] = psutil.Process().memory_info().rss / 2**20
+            if torch.cuda.is_available():
+                metrics["gpu_mem_mb"] = torch.cuda.max_memory_allocated() / 2**20
+        self.ctx.emit("metric", step=state.global_step, epoch=round(state.epoch or 0, 4), **metrics, **per_rank)
+
+    def _gather_rank_stats(self, state) -> dict:
+        """Every rank's step time and memory, collected on rank 0 as rank<N>/… metrics. All ranks
+        call this at the same log step (the Trainer logs on every rank), so the collective is safe."""
+        import torch.distributed as dist
+
+        now = time.time()
+        t_prev, step_prev = getattr(self, "_rank_last", (self._t0, self._start_step))
+        steps = max(1, state.global_step - step_prev)
+        mine = {"step_time_s": (now - t_prev) / steps, "rss_mb": psutil.Process().memory_info().rss / 2**20}
+        if torch.cuda.is_available():
+            mine["gpu_mem_mb"] = torch.cuda.max_memory_allocated() / 2**20
+        self._rank_last = (now, state.global_step)
+        if not (dist.is_available() and dist.is_initialized()):
+            return {}
+        gathered: list = [None] * dist.get_world_size()
+        dist.all_gather_object(gathered, mine)
+        return {f"rank{r}/{k}": v for r, stats in enumerate(gathered) for k, v in stats.items()}
+
+    def _stop_everywhere(self, args) -> bool:
+        """Whether any rank saw the stop request: ranks must leave the loop at the same step, or the
+        ones still training wait forever in their next all-reduce."""
+        asked = self.ctx.cancel_requested()
+        if args.world_size <= 1:
+            return asked
+        import torch.distributed as dist
+        if not (dist.is_available() and dist.is_initialized()):
+            return asked
+        flag = torch.tensor([1 if asked else 0], dtype=torch.int32,
+                            device="cuda" if torch.cuda.is_available() and dist.get_backend() == "nccl" else "cpu")
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        return bool(flag.item())
 
     def on_step_end(self, args, state, control, **kwargs):
         now = time.time()
@@ -51,7 +90,7 @@ class EventsCallback(TrainerCallback):
             self.ctx.emit("progress", step=state.global_step, total=state.max_steps,
                           eta_s=round(eta, 1) if eta is not None else None)
             self._last_progress = now
-        if not self._stopping and self.ctx.cancel_requested():
+        if not self._stopping and self._stop_everywhere(args):
             self._stopping = True
             control.should_training_stop = True
             control.should_save = args.save_strategy != "no"

@@ -8,7 +8,7 @@ from pathlib import Path
 from ..errors import UserError
 
 
-def build_config(config_cls, train, output_dir: Path, has_eval: bool, **fixed):
+def build_config(config_cls, train, output_dir: Path, has_eval: bool, launch=None, **fixed):
     """The TRL/transformers config from the spec's `train:` block (keys verbatim) plus what the lab
     fixes: where checkpoints go, CPU/GPU placement, no external loggers unless asked for."""
     import torch
@@ -28,10 +28,29 @@ def build_config(config_cls, train, output_dir: Path, has_eval: bool, **fixed):
         kwargs["eval_strategy"] = "no"
     kwargs.update(output_dir=str(output_dir), disable_tqdm=True, dataloader_pin_memory=cuda,
                   use_cpu=not cuda, **fixed)
+    if launch is not None and launch.distributed:
+        kwargs.update(distributed_args(launch, output_dir.parents[1], cuda, kwargs.get("bf16")))
     try:
         return config_cls(**kwargs)
     except (ValueError, TypeError) as e:
         raise UserError(f"train: {str(e).splitlines()[0]}") from None
+
+
+def distributed_args(launch, run_dir: Path, cuda: bool, bf16_set: bool) -> dict:
+    """TrainingArguments for a run under torchrun / accelerate / deepspeed: gloo on CPUs, the
+    generated DeepSpeed JSON, FSDP wrapping by transformer layer, and the launch's precision."""
+    out: dict = {}
+    if not cuda:
+        out["ddp_backend"] = "gloo"
+    out["ddp_find_unused_parameters"] = False  # the lab's models use every parameter each step
+    if launch.zero_stage is not None:
+        out["deepspeed"] = str(run_dir / "launch" / "deepspeed.json")
+    if launch.fsdp:
+        out["fsdp"] = "full_shard auto_wrap"
+        out["fsdp_config"] = {"auto_wrap_policy": "TRANSFORMER_BASED_WRAP"}
+    if launch.mixed_precision != "no" and not bf16_set:
+        out[launch.mixed_precision] = True
+    return out
 
 
 def split_rows(rows: list[dict], eval_share: float, seed: int):
@@ -89,6 +108,8 @@ def fit(trainer, tokenizer, ctx, output_dir: Path, has_eval: bool, lora) -> dict
     if ctx.resume:
         ctx.emit("log", message=f"resuming from {resume_from}" if resume_from else "no checkpoint found: starting over")
     trainer.train(resume_from_checkpoint=resume_from)
+    import resource
+    ctx.emit("metric", step=trainer.state.global_step, peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     if ctx.cancel_requested():
         return {"stopped_at_step": trainer.state.global_step}
     if has_eval:

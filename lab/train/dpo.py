@@ -65,7 +65,7 @@ def run(spec, ctx) -> dict:
     model = load_policy(spec.model.name, spec)
     lora = spec.lora if spec.method == "lora" else None
     output_dir = ctx.artifacts / "checkpoints"
-    args = build_config(_load(PREFERENCE_CONFIGS[algorithm]), spec.train, output_dir, eval_ds is not None)
+    args = build_config(_load(PREFERENCE_CONFIGS[algorithm]), spec.train, output_dir, eval_ds is not None, spec.launch)
     extra = {}
     if algorithm in WITH_REFERENCE:
         # LoRA: the adapter-disabled policy is the reference. Precomputed log-probs: TRL frees its

@@ -36,7 +36,7 @@ def train_causal_lm(spec, ctx, rows: list[dict], lora) -> dict:
                                                  trust_remote_code=spec.model.trust_remote_code, use_safetensors=True)
     output_dir = ctx.artifacts / "checkpoints"
     fixed = {"dataset_text_field": "text"} if "text" in rows[0] else {}
-    args = build_config(SFTConfig, spec.train, output_dir, eval_ds is not None, **fixed)
+    args = build_config(SFTConfig, spec.train, output_dir, eval_ds is not None, getattr(spec, "launch", None), **fixed)
     trainer = SFTTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
                          processing_class=tokenizer, peft_config=lora_config(lora) if lora is not None else None,
                          callbacks=[EventsCallback(ctx, samples_per_step(args))])
