@@ -151,6 +151,14 @@ class SlurmSpec(Strict):
     extra_sbatch: list[str] = Field(default_factory=list, description="more '#SBATCH …' options, e.g. '--qos=high'")
     node_launcher: Literal["torchrun", "accelerate"] = Field("torchrun", description="what each node runs")
 
+    @field_validator("time", mode="before")
+    @classmethod
+    def _yaml_sexagesimal(cls, value):
+        # YAML 1.1 reads an unquoted 12:00:00 as the number 43200 (base 60): give it back its clock form.
+        if isinstance(value, int) and not isinstance(value, bool):
+            return f"{value // 3600:02d}:{value % 3600 // 60:02d}:{value % 60:02d}"
+        return value
+
 
 class LaunchSpec(Strict):
     """How a training job runs: in one process, or as ranks under torchrun / accelerate / deepspeed,

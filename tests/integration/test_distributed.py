@@ -4,6 +4,7 @@ stops every rank."""
 from __future__ import annotations
 
 import json
+import math
 import os
 
 import pytest
@@ -64,3 +65,16 @@ def test_a_failing_rank_fails_the_run_with_its_error(tiny_workspace, monkeypatch
     out = result(proc)
     assert out["status"] == "failed"
     assert out["error"] == "rank 1: RuntimeError: injected fault in rank 1"
+
+
+def test_deepspeed_zero2_step_on_cpu(tiny_workspace):
+    """DeepSpeed's CPU accelerator with gloo: two ranks take ZeRO-2 steps on the tiny model."""
+    pytest.importorskip("deepspeed")
+    proc = lab("run", "presets/sft-tiny.yaml", "--set", "launch.launcher=deepspeed", "--set", "launch.nproc_per_node=2",
+               "--set", "launch.zero_stage=2", "--set", "method=full", "--set", "train.max_steps=2",
+               "--set", "train.eval_strategy=no", "--set", "train.save_strategy=no", "--json", workspace=tiny_workspace)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = result(proc)
+    assert out["status"] == "succeeded" and math.isfinite(out["metrics"]["loss"])
+    assert events(out["run_dir"], "env")[0]["world_size"] == 2
+    assert json.load(open(os.path.join(out["run_dir"], "launch", "deepspeed.json")))["zero_optimization"]["stage"] == 2
