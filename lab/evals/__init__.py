@@ -1,1 +1,18 @@
-"""Evaluation: answer generation, LLM-as-judge, and llm-jp-eval-style automatic metrics."""
+"""Evaluation: answer generation, LLM-as-judge with its own bias diagnostics, llm-jp-eval-style
+automatic metrics, and an OpenAI-compatible server for the lab's models.
+
+  spec.py          JudgeSpec (kind judge) and EvalSpec (kind eval)
+  questions.py     MT-bench / Japanese Vicuna QA question files
+  answers.py       contestants answer (FastChat answer files)
+  prompts.py       the judge prompts (ja, en) in MT-bench verdict conventions
+  verdicts.py      reading [[A]] / [[B]] / [[C]] and [[rating]], or "unparsed"
+  judge_client.py  endpoints (concurrency, retries, cache) and a local log-probability judge
+  judge_job.py     the `judge` job
+  aggregate.py     win rates, bootstrap intervals, Bradley–Terry with a position term
+  bias.py          position consistency, first-position preference, length bias, self-judging
+  summary.py       summary.json
+  results.py       the viewer's items, human overrides, exports
+  tasks.py, metrics/, mc_loglik.py, loglik.py, metrics_job.py   the `eval` job
+  generation.py    local generation (answers, the local judge, `lab serve`)
+  serve.py, cli.py `lab serve`
+"""

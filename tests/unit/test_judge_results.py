@@ -1,0 +1,80 @@
+"""A finished judge run read back for people: the viewer's rows and filters, the side-by-side
+detail, human overrides counted apart from the judge, and the exports (CSV, JSON, and preference
+pairs the DPO tab reads)."""
+import csv
+import json
+
+import pytest
+
+from lab.data.formats import load_rows
+from lab.evals import results
+from lab.evals.answers import append_line
+from lab.evals.spec import JudgeSpec
+from lab.runs import RunStore
+from tests.unit.test_judge_aggregate import both
+
+
+@pytest.fixture
+def run_dir(workspace):
+    spec = JudgeSpec(contestants=[{"name": "x", "model": "tiny"}, {"name": "y", "model": "tiny"}], baseline="y",
+                     judge={"base_url": "http://127.0.0.1:1/v1", "model": "rule-judge"})
+    run = RunStore().create(spec)
+    questions = [{"question_id": 1, "category": "math", "turns": ["1+1は？"], "reference": ["2"]},
+                 {"question_id": 2, "category": "writing", "turns": ["詩を書いて"]},
+                 {"question_id": 3, "category": "writing", "turns": ["自己紹介して", "もっと短く"]}]
+    (run.dir / "answers").mkdir()
+    for q in questions:
+        append_line(run.dir / "questions.jsonl", q)
+        for m in ("x", "y"):
+            turns = [f"{m} の答え{q['question_id']}-{t}" for t in range(len(q["turns"]))]
+            append_line(run.dir / "answers" / f"{m}.jsonl",
+                        {"question_id": q["question_id"], "model_id": m, "choices": [{"index": 0, "turns": turns}]})
+    judgments = both(1, "A", "B") + both(2, "A", "A", category="writing") + both(3, "B", "A", category="writing")
+    for j in judgments:
+        j["rationale"] = f"reason {j['order']}"
+        append_line(run.dir / "judgments.jsonl", j)
+    return run.dir
+
+
+def test_rows_filters_and_detail(run_dir):
+    r = results.load_result(run_dir)
+    assert [row["winner"] for row in results.rows(r)] == ["x", "tie", "y"]
+    assert [row["key"] for row in results.rows(r, inconsistent_only=True)] == ["2|x|y"]
+    assert [row["question_id"] for row in results.rows(r, category="writing")] == ["2", "3"]
+    assert [row["question_id"] for row in results.rows(r, winner="y")] == ["3"]
+    d = results.detail(r, "2|x|y")
+    assert d["inconsistent"] and d["answer_1"] == ["x の答え2-0"] and d["answer_2"] == ["y の答え2-0"]
+    assert d["orders"]["AB"] == {"shown_first": "x", "verdict": "A", "winner": "x", "rationale": "reason AB",
+                                 "unparsed_reason": None, "p_model_1": None}
+    assert d["orders"]["BA"]["winner"] == "y"
+
+
+def test_human_overrides_are_saved_and_counted_separately(run_dir):
+    results.save_override(run_dir, "2|x|y", "y")
+    results.save_override(run_dir, "1|x|y", "y")
+    results.save_override(run_dir, "1|x|y", None)      # cleared again
+    results.save_override(run_dir, "3|x|y", "y")
+    r = results.load_result(run_dir)
+    human = results.human_summary(r)
+    assert human["n"] == 2 and human["table"]["y"]["win"] == 2
+    assert human["agreement_with_judge"] == 0.5          # the judge said tie on 2, y on 3
+    assert r.summary is None or r.summary.get("win_rate")  # the judge's own numbers are untouched
+    assert [row["human"] for row in results.rows(r)] == ["", "y", "y"]
+
+
+def test_exports(run_dir, tmp_path):
+    results.save_override(run_dir, "2|x|y", "y")
+    r = results.load_result(run_dir)
+    with open(results.export_csv(r, tmp_path / "items.csv"), encoding="utf-8-sig") as f:
+        table = list(csv.DictReader(f))
+    assert [row["winner"] for row in table] == ["x", "tie", "y"] and table[0]["rationale_ba"] == "reason BA"
+    payload = json.loads(results.export_json(r, tmp_path / "items.json").read_text(encoding="utf-8"))
+    assert payload["human"]["n"] == 1 and len(payload["items"]) == 3
+    path, written, skipped = results.export_preferences(r, tmp_path / "prefs.jsonl")
+    # item 1: the judge (x, both orders); item 2: the human override (y); item 3 is multi-turn
+    assert (written, skipped) == (2, 1)
+    pairs = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert pairs[0]["chosen"] == "x の答え1-0" and pairs[0]["source"] == "judge"
+    assert pairs[1]["chosen"] == "y の答え2-0" and pairs[1]["source"] == "human"
+    rows, fmt = load_rows(path, "auto")   # what the DPO tab does with it
+    assert fmt == "preference" and rows[0] == {"prompt": "1+1は？", "chosen": "x の答え1-0", "rejected": "y の答え1-0"}
