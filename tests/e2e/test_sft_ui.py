@@ -22,6 +22,7 @@ LOSS_POINTS = """() => {
 
 def open_lab(page, url):
     page.goto(url)
+    page.locator("button[role=tab]", has_text="SFT").first.click()
     page.wait_for_selector("#sft-start")
 
 

@@ -1,0 +1,286 @@
+"""MinHash near-duplicate removal: the lab against datasketch and rensa on the same corpus.
+
+    python bench/dedup_vs_peers.py [--docs 25000] [--ngram 5] [--threshold 0.8] [--num-perm 128]
+                                   [--repeat 3] [--engines datasketch,rensa,lab,...] [--skip-memory]
+
+One generated Japanese corpus (sentences of the bundled sample recombined into new pages, a fifth of
+them with a planted near-duplicate whose exact Jaccard is known). Every engine runs in its own
+process on the same texts with the same num_perm, character n-gram and threshold, so each peak RSS
+is that engine's alone. Reported per engine:
+
+  docs/s      documents over the time from texts in memory to the duplicate decision
+              (shingling, MinHash, LSH and, for the lab, exact verification and clustering);
+              for the lab also the whole job from the JSONL file to its output files
+  peak MB     the process's maximum resident set size
+  recall      share of planted pairs with Jaccard ≥ threshold that the engine catches
+  false       removals whose duplicate partner has Jaccard < threshold − 0.1 (lab: verified, so 0)
+
+Peers run the way their documentation shows: datasketch MinHash + MinHashLSH with its chosen
+(b, r); rensa RMinHash + RMinHashLSH per document, and rensa's batch matrix API (rensa needs
+num_perm divisible by the bands, so it gets the lab's (b, r)). The lab runs with its recall-weighted
+(b, r), with datasketch's (b, r), and with two worker processes ("lab-2cores"; the job itself only
+starts a second process from 200,000 documents on, where it pays). A last section checks that the
+lab's memory grows with the number of documents (signatures), not with the amount of text.
+Speed is measured here, never asserted in tests."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+SAMPLE = REPO / "lab" / "samples" / "dedup_corpus.jsonl"
+
+
+# ---- the corpus -------------------------------------------------------------------------------------
+def sentences() -> list[str]:
+    pool = []
+    for line in SAMPLE.read_text(encoding="utf-8").splitlines():
+        text = json.loads(line)["text"]
+        pool += [s for s in re.findall(r"[^。\n]+。", text) if len(s) >= 15]
+    return sorted(set(pool))
+
+
+def make_corpus(n_docs: int, path: Path, seed: int = 0, sentences_per_doc=(8, 16)) -> list[tuple[int, int]]:
+    """Write n_docs pages; return the planted (original, copy) index pairs."""
+    rng = random.Random(seed)
+    pool = sentences()
+    docs, planted = [], []
+    while len(docs) < n_docs:
+        doc = "".join(rng.sample(pool, rng.randint(*sentences_per_doc)))
+        docs.append(doc)
+        if rng.random() < 0.2 and len(docs) < n_docs:
+            parts = re.findall(r"[^。]+。", doc)
+            for _ in range(rng.choice((0, 1, 1, 2, 3))):  # graded edits: replace a sentence
+                parts[rng.randrange(len(parts))] = rng.choice(pool)
+            if rng.random() < 0.3:
+                parts = ["【転載】"] + parts + ["出典：くらしメモ。"]
+            docs.append("".join(parts))
+            planted.append((len(docs) - 2, len(docs) - 1))
+    with open(path, "w", encoding="utf-8") as f:
+        for i, text in enumerate(docs):
+            f.write(json.dumps({"id": i, "text": text}, ensure_ascii=False) + "\n")
+    return planted
+
+
+def grams(text: str, n: int) -> set[str]:
+    return {text[i:i + n] for i in range(len(text) - n + 1)}
+
+
+def jaccard(a: str, b: str, n: int) -> float:
+    x, y = grams(a, n), grams(b, n)
+    return len(x & y) / len(x | y) if x | y else 1.0
+
+
+# ---- engines (each runs in a child process) -----------------------------------------------------------
+def load_texts(path: Path) -> list[str]:
+    return [json.loads(line)["text"] for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def run_datasketch(texts, n, threshold, num_perm, params):
+    from datasketch import MinHash, MinHashLSH
+    t = time.perf_counter()
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    removed = {}
+    for i, text in enumerate(texts):
+        m = MinHash(num_perm=num_perm, seed=1)
+        m.update_batch([g.encode("utf-8") for g in grams(text, n)])
+        hits = lsh.query(m)
+        if hits:
+            removed[i] = min(hits)
+        else:
+            lsh.insert(i, m)
+    return time.perf_counter() - t, removed, {"bands": lsh.b, "rows": lsh.r}
+
+
+def run_rensa(texts, n, threshold, num_perm, params):
+    from rensa import RMinHash, RMinHashLSH
+    t = time.perf_counter()
+    lsh = RMinHashLSH(threshold=threshold, num_perm=num_perm, num_bands=params["rensa_bands"])
+    removed = {}
+    for i, text in enumerate(texts):
+        m = RMinHash(num_perm=num_perm, seed=42)
+        m.update(list(grams(text, n)))
+        hits = lsh.query(m)
+        if hits:
+            removed[i] = min(hits)
+        else:
+            lsh.insert(i, m)
+    return time.perf_counter() - t, removed, {"bands": params["rensa_bands"], "rows": num_perm // params["rensa_bands"]}
+
+
+def run_rensa_batch(texts, n, threshold, num_perm, params):
+    from rensa import RMinHash, RMinHashLSH
+    t = time.perf_counter()
+    matrix = RMinHash.digest_matrix_from_token_sets([grams(text, n) for text in texts], num_perm, 42)
+    lsh = RMinHashLSH(threshold=threshold, num_perm=num_perm, num_bands=params["rensa_bands"])
+    flags = lsh.query_duplicate_flags_matrix_one_shot(matrix)
+    elapsed = time.perf_counter() - t
+    return elapsed, {i: None for i, f in enumerate(flags) if f}, {"bands": params["rensa_bands"], "rows": num_perm // params["rensa_bands"],
+                                                                  "note": "flags only: every bucket member, the first too"}
+
+
+def run_lab(path: Path, n, threshold, num_perm, params, workers: int, bands=None, rows=None):
+    from lab.context import RunContext
+    from lab.dedup import job
+    from lab.dedup.spec import DedupSpec
+    from lab.runs import RunStore
+    out = Path(tempfile.mkdtemp(prefix="bench-lab-"))
+    spec = DedupSpec(input=str(path), method="minhash", ngram=n, threshold=threshold, num_perm=num_perm, shingle="char",
+                     workers=workers, bands=bands, rows=rows, normalize={"nfkc": False, "whitespace": False},
+                     preview_clusters=0)
+    run = RunStore(out / "runs").create(spec)
+    t = time.perf_counter()
+    job.run(spec, RunContext(run))
+    wall = time.perf_counter() - t
+    peak = high_water_mb()  # before this script reads the outputs back to score them
+    report = json.loads((run.artifacts / "report.json").read_text())
+    removed = {}
+    for line in (run.artifacts / "removed.jsonl").read_text(encoding="utf-8").splitlines():
+        r = json.loads(line)
+        removed[r["id"]] = r["duplicate_of"]
+    p = report["parameters"]
+    return report["timings"]["compute_s"], removed, {"peak_mb": peak, "bands": p["bands"], "rows": p["rows"], "job_wall_s": round(wall, 2),
+                                                     "job_docs_per_second": round(report["docs_in"] / wall, 1),
+                                                     "verified_pairs": report["minhash"]["verified_pairs"],
+                                                     "candidate_pairs": report["minhash"]["candidate_pairs"]}
+
+
+def high_water_mb() -> float:
+    """This process image's peak RSS (VmHWM; getrusage's maxrss would include the parent's before exec)."""
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def child(args) -> None:
+    path = Path(args.corpus)
+    params = json.loads(args.params)
+    if args.engine.startswith("lab"):
+        import lab.dedup.job  # noqa: F401 - imports are not part of the timing
+        import rensa  # noqa: F401
+        rss0 = high_water_mb()
+        bands, rows = (params["peer_bands"], params["peer_rows"]) if args.engine.endswith("same-br") else (None, None)
+        workers = 2 if "2cores" in args.engine else 1
+        seconds, removed, extra = run_lab(path, args.ngram, args.threshold, args.num_perm, params, workers, bands, rows)
+        n_docs = sum(1 for _ in open(path, encoding="utf-8"))
+    else:
+        import datasketch  # noqa: F401
+        import rensa  # noqa: F401
+        rss0 = high_water_mb()
+        texts = load_texts(path)
+        n_docs = len(texts)
+        fn = {"datasketch": run_datasketch, "rensa": run_rensa, "rensa-batch": run_rensa_batch}[args.engine]
+        seconds, removed, extra = fn(texts, args.ngram, args.threshold, args.num_perm, params)
+    extra.setdefault("peak_mb", high_water_mb())
+    print(json.dumps({"engine": args.engine, "docs": n_docs, "seconds": seconds, "docs_per_second": n_docs / seconds,
+                      "baseline_mb": rss0, "removed": {str(k): v for k, v in removed.items()},
+                      **extra}))
+
+
+# ---- the parent: build the corpus, run every engine, score and print -----------------------------------------
+def spawn(engine: str, corpus: Path, args, params: dict) -> dict:
+    cmd = [sys.executable, __file__, "--child", "--engine", engine, "--corpus", str(corpus), "--ngram", str(args.ngram),
+           "--threshold", str(args.threshold), "--num-perm", str(args.num_perm), "--params", json.dumps(params)]
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, env={**os.environ, "PYTHONHASHSEED": "0"})
+    if out.returncode:
+        raise SystemExit(f"{engine} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def score(result: dict, texts: list[str], planted: list[tuple[int, int]], n: int, threshold: float) -> dict:
+    removed = {int(k): v for k, v in result["removed"].items()}
+    above = [(a, b) for a, b in planted if jaccard(texts[a], texts[b], n) >= threshold]
+    caught = sum(1 for a, b in above if a in removed or b in removed)
+    false = sum(1 for d, partner in removed.items()
+                if partner is not None and jaccard(texts[d], texts[int(partner)], n) < threshold - 0.1)
+    return {"recall": caught / len(above) if above else 1.0, "planted_above": len(above), "removed": len(removed),
+            "false_removals": false if result["engine"] != "rensa-batch" else None}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--docs", type=int, default=25_000)
+    ap.add_argument("--ngram", type=int, default=5)
+    ap.add_argument("--threshold", type=float, default=0.8)
+    ap.add_argument("--num-perm", type=int, default=128)
+    ap.add_argument("--engines", default="datasketch,rensa,rensa-batch,lab,lab-same-br,lab-2cores")
+    ap.add_argument("--repeat", type=int, default=1, help="runs per engine; the fastest is reported (a shared machine is noisy)")
+    ap.add_argument("--skip-memory", action="store_true", help="skip the memory-versus-text-size section")
+    ap.add_argument("--child", action="store_true")
+    ap.add_argument("--engine")
+    ap.add_argument("--corpus")
+    ap.add_argument("--params", default="{}")
+    args = ap.parse_args()
+    if args.child:
+        return child(args)
+
+    from datasketch.lsh import _optimal_param
+
+    from lab.dedup.lsh import optimal_params
+    peer_bands, peer_rows = _optimal_param(args.threshold, args.num_perm, 0.5, 0.5)
+    # rensa wants num_perm divisible by the bands: give it the lab's recall-weighted (b, r), which is
+    lab_bands, lab_rows = optimal_params(args.threshold, args.num_perm, 0.05, 0.95)
+    rensa_bands = lab_bands if args.num_perm % lab_bands == 0 else max(
+        b for b in range(1, args.num_perm + 1) if args.num_perm % b == 0 and b <= peer_bands)
+    params = {"peer_bands": peer_bands, "peer_rows": peer_rows, "rensa_bands": rensa_bands}
+    work = Path(tempfile.mkdtemp(prefix="bench-dedup-"))
+    corpus = work / "corpus.jsonl"
+    planted = make_corpus(args.docs, corpus)
+    texts = load_texts(corpus)
+    chars = sum(map(len, texts))
+    print(f"corpus: {len(texts):,} docs, {chars / len(texts):.0f} chars/doc, {len(planted):,} planted copies; "
+          f"char {args.ngram}-grams, num_perm {args.num_perm}, threshold {args.threshold}; "
+          f"datasketch (b, r) = ({peer_bands}, {peer_rows}), rensa and lab ({rensa_bands}, {args.num_perm // rensa_bands}); "
+          f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}\n")
+    rows = []
+    for engine in args.engines.split(","):
+        runs = [spawn(engine, corpus, args, params) for _ in range(args.repeat)]
+        result = max(runs, key=lambda r: r["docs_per_second"])
+        result["peak_mb"] = max(r["peak_mb"] for r in runs)
+        result.update(score(result, texts, planted, args.ngram, args.threshold))
+        rows.append(result)
+        br = f"{result.get('bands', '')}×{result.get('rows', '')}"
+        extra = f" · job end to end {result['job_docs_per_second']:,.0f} docs/s" if "job_docs_per_second" in result else ""
+        print(f"{engine:12} {result['docs_per_second']:>9,.0f} docs/s  peak {result['peak_mb']:5.0f} MB "
+              f"(+{result['peak_mb'] - result['baseline_mb']:4.0f} over imports)  b×r {br:6} "
+              f"recall {result['recall']:.3f}  removed {result['removed']:>5}  false {result['false_removals']}{extra}",
+              flush=True)
+    peers = [r for r in rows if not r["engine"].startswith("lab")]
+    labs = [r for r in rows if r["engine"].startswith("lab")]
+    if peers and labs:
+        best = max(peers, key=lambda r: r["docs_per_second"])
+        mine = max(labs, key=lambda r: r["docs_per_second"])
+        print(f"\nfastest peer: {best['engine']} {best['docs_per_second']:,.0f} docs/s; lab: {mine['engine']} "
+              f"{mine['docs_per_second']:,.0f} docs/s ({mine['docs_per_second'] / best['docs_per_second']:.2f}×)")
+
+    # memory grows with the number of documents (signatures), not with the text: batches are capped in
+    # characters and shingle sets wait on disk
+    if args.skip_memory:
+        return
+    print("\nlab memory (text size vs peak):")
+    for label, n_docs, per_doc in (("short pages", 5_000, (8, 16)), ("4× more short pages", 20_000, (8, 16)),
+                                   ("pages 10× longer", 5_000, (80, 160)), ("4× more long pages", 20_000, (80, 160))):
+        path = work / f"mem-{n_docs}-{per_doc[0]}.jsonl"
+        make_corpus(n_docs, path, seed=1, sentences_per_doc=per_doc)
+        r = spawn("lab", path, args, params)
+        total = sum(map(len, load_texts(path)))
+        print(f"  {label:20} {n_docs:>6,} docs × {total / n_docs:5.0f} chars = {total / 1e6:5.1f} M chars: "
+              f"peak {r['peak_mb']:5.0f} MB, "
+              f"+{r['peak_mb'] - r['baseline_mb']:4.0f} MB over imports "
+              f"(signatures {n_docs * args.num_perm * 4 / 2**20:4.1f} MB)", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+"""Reading a finished dedup run back for a viewer: the report, the clusters with their texts, samples
+of the removed documents per reason, character-level differences and pairwise Jaccard inside a
+cluster. Everything here is quick (a viewer may call it on a click)."""
+from __future__ import annotations
+
+import difflib
+import json
+from itertools import combinations
+from pathlib import Path
+
+from .normalize import normalizer
+from .shingles import jaccard_sorted, shingle_set
+from .spec import NormalizeSpec
+
+
+def output_folder(run) -> Path | None:
+    """Where a run wrote its files: the folder its worker reported (a relative output_dir was resolved
+    in the worker's folder), else its spec's output_dir, else its artifacts."""
+    reported = (run.read_status().get("result") or {}).get("output_dir")
+    spec = run.load_spec()
+    for folder in (reported, spec.output_dir and Path(spec.output_dir).expanduser(), run.artifacts):
+        if folder and (Path(folder) / "report.json").exists():
+            return Path(folder)
+    return None
+
+
+def load_report(folder: Path) -> dict:
+    return json.loads((Path(folder) / "report.json").read_text(encoding="utf-8"))
+
+
+def load_preview(folder: Path) -> list[dict]:
+    path = Path(folder) / "clusters_preview.jsonl"
+    if not path.exists():
+        return []
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def removed_samples(folder: Path, per_reason: int = 50, max_lines: int = 200_000) -> dict[str, list[dict]]:
+    """Up to `per_reason` removed documents for each reason, in file order."""
+    out: dict[str, list[dict]] = {}
+    path = Path(folder) / "removed.jsonl"
+    if not path.exists():
+        return out
+    with open(path, encoding="utf-8") as f:
+        for i, line in enumerate(f):
+            if i >= max_lines:
+                break
+            row = json.loads(line)
+            bucket = out.setdefault(row["reason"], [])
+            if len(bucket) < per_reason:
+                bucket.append(row)
+    return out
+
+
+def char_diff(a: str, b: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Segments of a and of b, each ("same" | "changed", text): what b changed relative to a."""
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    left, right = [], []
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        kind = "same" if op == "equal" else "changed"
+        if i2 > i1:
+            left.append((kind, a[i1:i2]))
+        if j2 > j1:
+            right.append((kind, b[j1:j2]))
+    return left, right
+
+
+def pairwise_jaccard(texts: list[str], ngram: int, unit: str, normalize: dict | None = None) -> list[list[float]]:
+    """Exact Jaccard of every pair of texts on the run's shingles (same normalisation)."""
+    norm = normalizer(NormalizeSpec(**(normalize or {})))
+    sets = [shingle_set(norm(t), ngram, unit) for t in texts]
+    n = len(sets)
+    matrix = [[1.0] * n for _ in range(n)]
+    for i, j in combinations(range(n), 2):
+        matrix[i][j] = matrix[j][i] = round(jaccard_sorted(sets[i], sets[j]), 4)
+    return matrix
