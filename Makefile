@@ -62,7 +62,7 @@ chromium:
 	fi
 
 test: install-test bootstrap chromium
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q --durations=25 tests
 
 unit: install-test
 	$(PY) -m pytest -q tests/unit
