@@ -8,8 +8,8 @@ from lab.runs import RunStore
 from .i18n import LANGS, I18n
 from .tabs import dedup as dedup_tab
 from .tabs import dpo as dpo_tab
-from .tabs import judge as judge_tab
 from .tabs import launch as launch_tab
+from .tabs import judge as judge_tab
 from .tabs import runs as runs_tab
 from .tabs import sft as sft_tab
 
@@ -41,8 +41,19 @@ def build_app(store: RunStore | None = None, lang: str = "ja") -> gr.Blocks:
                 gr.Markdown(i18n.t("title"))
                 i18n.bind(gr.Markdown(i18n.t("subtitle")), "subtitle", "value")
             lang_radio = i18n.bind(gr.Radio(list(LANGS), value=lang, label=i18n.t("lang"), elem_id="lang", scale=1), "lang")
-        with gr.Tabs():
+        with gr.Tabs() as tabs:
             parts = [module.build(store, i18n, lang_state) for module in TABS]
+        by_module = dict(zip(TABS, parts))
+        if dpo_tab in by_module and judge_tab in by_module:  # DPO result vs its start, straight into the Judge tab
+            from .tabs.judge import contestants_frame
+
+            def to_judge(view):
+                if view is None:
+                    return gr.skip(), gr.skip()
+                return contestants_frame(dpo_tab.judge_contestants(store, view)), gr.Tabs(selected="judge")
+
+            by_module[dpo_tab]["to_judge"].click(to_judge, [by_module[dpo_tab]["view_state"]],
+                                                 [by_module[judge_tab]["contestants"], tabs])
 
         def switch(new_lang):
             return [new_lang, *i18n.updates(new_lang)]

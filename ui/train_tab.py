@@ -51,6 +51,7 @@ COMMON_TEXT = {
     "max_new_tokens": ("Max new tokens", "最大生成トークン数"),
     "temperature": ("Temperature", "温度"),
     "no_run": ("No run yet: load a preset and press Start.", "まだ実行はありません。プリセットを読み込んで「開始」を押してください。"),
+    "to_judge": ("Compare both in the Judge tab", "両方を審査タブで比べる"),
     # form fields, keyed by their spec key
     "model.name": ("Model (tiny, run:ID, folder or Hub id)", "モデル（tiny、run:ID、フォルダ、Hub の ID）"),
     "method": ("Method", "手法"),
@@ -90,6 +91,7 @@ class TrainTab:
     extra_series: Callable[[RunStore, RunView], dict] = lambda store, view: {}
     extra: Callable | None = None     # extra(form, i18n, lang, lang_state, store): more components under the form
     choices: dict[str, list] = field(default_factory=dict)  # widget choices that differ from the spec's
+    to_judge: bool = False            # offer "compare both in the Judge tab" beside the chat
 
 
 def _preset_names(cfg: TrainTab) -> list[str]:
@@ -236,6 +238,8 @@ def build_train_tab(cfg: TrainTab, store: RunStore, i18n: I18n, lang_state: gr.S
                 msg = i18n.bind(gr.Textbox(label=t("message"), scale=4, elem_id=f"{p}-chat-msg"), "message")
                 send_btn = i18n.bind(gr.Button(t("send"), variant="primary", scale=1, elem_id=f"{p}-chat-send"), "send", "value")
                 clear_btn = i18n.bind(gr.Button(t("clear"), scale=1), "clear", "value")
+                to_judge = (i18n.bind(gr.Button(t("to_judge"), scale=1, elem_id=f"{p}-to-judge"), "to_judge", "value")
+                            if cfg.to_judge else None)
             with gr.Row():
                 max_new = i18n.bind(gr.Slider(8, 512, value=96, step=8, label=t("max_new_tokens")), "max_new_tokens")
                 temperature = i18n.bind(gr.Slider(0.0, 1.5, value=0.7, step=0.05, label=t("temperature")), "temperature")
@@ -382,7 +386,7 @@ def build_train_tab(cfg: TrainTab, store: RunStore, i18n: I18n, lang_state: gr.S
 
     return {"tab": tab, "on_load": (on_load, [], [watch_dd, view_state]),
             "relabel_plot": (lambda v, on, lang_: figure(v, on, lang_), [view_state, log_y, lang_state], [plot]),
-            "form": form, "view_state": view_state, "base_state": base_state, "path_state": path_state,
+            "to_judge": to_judge, "form": form, "view_state": view_state, "base_state": base_state, "path_state": path_state,
             "watch": watch_dd, "preset_outputs": preset_outputs, "fill": fill}
 
 

@@ -49,3 +49,8 @@ def test_dpo_from_sft_run_live_margins_and_side_by_side_chat(tiny_workspace, lab
     for side in ("trained", "base"):
         page.wait_for_function(f"() => document.querySelectorAll('#dpo-chat-{side} .message').length >= 2", timeout=60_000)
     screenshot(page, "dpo-chat")
+    run_id = page.locator("#dpo-status b").inner_text()
+    page.locator("#dpo-to-judge").click()
+    page.wait_for_function(f"() => document.querySelector('#judge-contestants') && "
+                           f"document.querySelector('#judge-contestants').innerText.includes('run:{run_id}') && "
+                           f"document.querySelector('#judge-contestants').innerText.includes('run:{sft_id}')")

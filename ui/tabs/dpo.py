@@ -90,6 +90,13 @@ def _extra(form, i18n: I18n, lang: str, lang_state: gr.State, store: RunStore) -
           show_progress="hidden")
 
 
+def judge_contestants(store: RunStore, view) -> list[dict]:
+    """The preference-tuned result and the model it started from, as Judge tab contestants."""
+    start = store.get(view.run_id).load_spec().model.name
+    return [{"name": view.run_id, "model": f"run:{view.run_id}", "temperature": 0.0, "max_new_tokens": 128},
+            {"name": start.removeprefix("run:"), "model": start, "temperature": 0.0, "max_new_tokens": 128}]
+
+
 def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
     tab = TrainTab(
         prefix="dpo",
@@ -110,5 +117,6 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
         extra_series=parent_series,
         extra=_extra,
         choices={"algorithm": ALGORITHMS, "train.loss_type": LOSS_CHOICES},
+        to_judge=True,
     )
     return build_train_tab(tab, store, i18n, lang_state)

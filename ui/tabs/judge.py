@@ -892,7 +892,7 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
     def relabel(view, lang_, run_id, category, winner, inconsistent):
         return (live_figure(view, lang_), *show_results(run_id, lang_, category, winner, inconsistent))
 
-    return {"tab": tab,
+    return {"tab": tab, "contestants": contestants,
             "on_load": (on_load, [lang_state], [watch_dd, view_state, *result_outputs, e_compare, add_dd, e_model]),
             "relabel_plot": (relabel, [view_state, lang_state, watch_dd, f_category, f_winner, f_inconsistent],
                              [live_plot, *result_outputs])}
