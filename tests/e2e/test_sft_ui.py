@@ -58,7 +58,7 @@ def test_sft_start_watch_stop_runs_and_language(lab_server, page):
     page.locator("#tab-runs-button, button[role=tab]:has-text('Runs')").first.click()
     run_id = page.locator("#sft-status b").inner_text()
     page.locator("#runs-refresh").click()
-    page.wait_for_function(f"() => document.querySelector('#runs-table').innerText.includes('{run_id}')")
+    page.wait_for_function(f"() => document.querySelector('#runs-table').innerText.includes('{run_id}')", timeout=60_000)
     assert "cancelled" in page.locator("#runs-table").inner_text()
     page.locator("#runs-compare label", has_text=run_id).click()
     page.wait_for_function("() => { const el = document.querySelector('#runs-plot .js-plotly-plot');"
@@ -73,7 +73,7 @@ def test_sft_start_watch_stop_runs_and_language(lab_server, page):
     assert "max_steps: 400" in saved.read_text()
 
     page.locator("#lang label", has_text="ja").click()
-    page.wait_for_function("() => document.querySelector('#sft-start').innerText.includes('開始')")
+    page.wait_for_function("() => document.querySelector('#sft-start').innerText.includes('開始')", timeout=120_000)
     assert any("実行一覧" in t for t in page.locator("button[role=tab]").all_inner_texts())
     screenshot(page, "runs-ja")
 
