@@ -10,12 +10,13 @@ from .tabs import dedup as dedup_tab
 from .tabs import dpo as dpo_tab
 from .tabs import launch as launch_tab
 from .tabs import judge as judge_tab
+from .tabs import rag as rag_tab
 from .tabs import runs as runs_tab
 from .tabs import sft as sft_tab
 
 # The tabs in the order a learner meets them; each module has build(store, i18n, lang_state) -> dict
 # with "tab" and optionally "on_load" (fn, inputs, outputs) and "relabel_plot". Runs stays last.
-TABS = [dedup_tab, sft_tab, dpo_tab, launch_tab, judge_tab, runs_tab]
+TABS = [dedup_tab, sft_tab, dpo_tab, launch_tab, rag_tab, judge_tab, runs_tab]
 
 CSS = """
 .lab-error { color: #b00020; font-weight: 600; margin-top: .3em; }

@@ -1,0 +1,222 @@
+"""Retrieve → prompt → generate, streaming, with numbered citations.
+
+The default prompt (Japanese) numbers the retrieved chunks [1], [2], … and asks the model to answer
+only from them and to cite the numbers it used; `sources` ties each number back to its chunk, and
+`cited` says whether the answer mentions it. The same question can also be answered without
+retrieval, side by side, to see what the documents change.
+
+Generators: a model the lab loads (tiny, run:<id>, a folder or Hub id; streamed by
+lab.models.chat) or an OpenAI-compatible endpoint (vLLM, Ollama, llama.cpp, OpenAI; streamed by the
+`openai` client). A small local model's context window is respected by shortening the chunks."""
+from __future__ import annotations
+
+import os
+import queue
+import re
+import threading
+from typing import TYPE_CHECKING, Iterator
+
+from ..errors import UserError
+from .spec import GeneratorSpec, RetrievalSpec
+
+if TYPE_CHECKING:
+    from .retrieve import Hit
+
+DEFAULT_PROMPT = (
+    "以下の資料だけを根拠にして、質問に日本語で簡潔に答えてください。\n"
+    "答えの根拠にした資料の番号を、文中に [1]、[2] のように書いてください。\n"
+    "資料に答えが書かれていないときは「資料からは分かりません」と答えてください。\n\n"
+    "資料:\n{context}\n\n質問: {question}")
+CITATION = re.compile(r"\[(\d{1,3})\]")
+MIN_CHUNK_CHARS = 40
+
+
+def check_prompt(prompt: str | None) -> str:
+    """The template, checked: exactly the placeholders {context} and {question}."""
+    from langchain_core.prompts import PromptTemplate
+    template = prompt if prompt and prompt.strip() else DEFAULT_PROMPT
+    try:
+        names = set(PromptTemplate.from_template(template).input_variables)
+    except (ValueError, KeyError) as e:
+        raise UserError(f"generator.prompt: not a valid template ({str(e).splitlines()[0][:120]})") from None
+    if names != {"context", "question"}:
+        extra = sorted(names - {"context", "question"})
+        missing = sorted({"context", "question"} - names)
+        what = f"unknown placeholder {{{extra[0]}}}" if extra else f"missing placeholder {{{missing[0]}}}"
+        raise UserError(f"generator.prompt: {what} (write literal braces as {{{{ }}}})")
+    return template
+
+
+def format_context(hits: list[Hit], max_chars: int | None = None) -> str:
+    blocks = []
+    for h in hits:
+        text = h.text if max_chars is None or len(h.text) <= max_chars else h.text[:max_chars] + "…"
+        blocks.append(f"[{h.rank}] {h.title or h.source}（{h.source}）\n{text}")
+    return "\n\n".join(blocks)
+
+
+def rag_messages(question: str, hits: list[Hit], prompt: str | None = None, max_chars: int | None = None) -> list[dict]:
+    from langchain_core.prompts import ChatPromptTemplate
+    template = ChatPromptTemplate.from_messages([("human", check_prompt(prompt))])
+    messages = template.format_messages(context=format_context(hits, max_chars) or "（資料なし）", question=question)
+    return [{"role": "user", "content": m.content} for m in messages]
+
+
+def plain_messages(question: str) -> list[dict]:
+    return [{"role": "user", "content": question}]
+
+
+# ---- fitting a small model's context window --------------------------------------------------------
+def _local_budget(generator: GeneratorSpec):
+    """(count tokens of a message list, tokens available for the prompt) for a local model."""
+    from ..models import chat
+    model, tokenizer = chat.get_model(generator.model)
+    limit = getattr(model.config, "max_position_embeddings", None) or 4096
+    budget = limit - generator.max_new_tokens - 8
+
+    def count(messages: list[dict]) -> int:
+        ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
+        if isinstance(ids, dict) or hasattr(ids, "keys"):
+            ids = ids["input_ids"]
+        return len(ids)
+    return count, budget
+
+
+def fitted_messages(question: str, hits: list[Hit], generator: GeneratorSpec) -> tuple[list[dict], list[Hit]]:
+    """The RAG prompt, with chunks shortened (then dropped from the end) until a local model's
+    context window holds prompt + answer. Endpoints get the chunks whole."""
+    messages = rag_messages(question, hits, generator.prompt)
+    if generator.base_url:
+        return messages, hits
+    count, budget = _local_budget(generator)
+    if count(messages) <= budget:
+        return messages, hits
+    kept = list(hits)
+    longest = max((len(h.text) for h in kept), default=0)
+    while kept:
+        chars = longest
+        while chars >= MIN_CHUNK_CHARS:
+            messages = rag_messages(question, kept, generator.prompt, chars)
+            if count(messages) <= budget:
+                return messages, kept
+            chars = int(chars * 0.75)
+        kept = kept[:-1]
+    messages = rag_messages(question, [], generator.prompt)
+    if count(messages) > budget:
+        raise UserError(f"the question and prompt alone exceed the model's context ({budget} tokens)")
+    return messages, []
+
+
+# ---- streaming -------------------------------------------------------------------------------------
+def api_key_for(generator_or_judge, api_key: str | None = None) -> str:
+    if api_key:
+        return api_key
+    env = getattr(generator_or_judge, "api_key_env", None)
+    if env:
+        value = os.environ.get(env)
+        if not value:
+            raise UserError(f"api_key_env: the environment variable {env} is not set")
+        return value
+    return os.environ.get("OPENAI_API_KEY") or "EMPTY"  # local servers accept any key
+
+
+def endpoint_client(base_url: str, api_key: str, timeout: float = 120.0):
+    from openai import OpenAI
+    return OpenAI(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=1)
+
+
+def endpoint_model(client, name: str | None, base_url: str) -> str:
+    if name and name.strip():
+        return name.strip()
+    try:
+        models = client.models.list().data
+    except Exception as e:  # noqa: BLE001 - any transport error is the same story for the user
+        raise UserError(f"generator.base_url: cannot list the models of {base_url} ({_one_line(e)})") from None
+    if not models:
+        raise UserError(f"generator.base_url: {base_url} serves no model")
+    return models[0].id
+
+
+def _one_line(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {text[0][:160]}" if text else type(e).__name__
+
+
+def stream_endpoint(generator: GeneratorSpec, messages: list[dict], api_key: str | None = None) -> Iterator[str]:
+    client = endpoint_client(generator.base_url, api_key_for(generator, api_key))
+    model = endpoint_model(client, generator.model, generator.base_url)
+    try:
+        stream = client.chat.completions.create(model=model, messages=messages, temperature=generator.temperature,
+                                                max_tokens=generator.max_new_tokens, stream=True)
+        text = ""
+        for event in stream:
+            if event.choices and event.choices[0].delta and event.choices[0].delta.content:
+                text += event.choices[0].delta.content
+                yield text
+    except UserError:
+        raise
+    except Exception as e:  # noqa: BLE001
+        raise UserError(f"generator.base_url: {generator.base_url} failed ({_one_line(e)})") from None
+
+
+def stream_many(generator: GeneratorSpec, conversations: list[list[dict]], api_key: str | None = None) -> Iterator[list[str]]:
+    """The text so far of every conversation, each time one of them grows (they run concurrently)."""
+    if not generator.base_url:
+        from ..models import chat
+        yield from chat.stream_many([generator.model] * len(conversations), conversations,
+                                    generator.max_new_tokens, generator.temperature)
+        return
+    out: queue.Queue = queue.Queue()
+    replies = [""] * len(conversations)
+
+    def worker(i: int, messages: list[dict]):
+        try:
+            for text in stream_endpoint(generator, messages, api_key):
+                out.put((i, text))
+        except UserError as e:
+            out.put((i, f"⚠ {e}"))
+        out.put((i, None))
+
+    for i, messages in enumerate(conversations):
+        threading.Thread(target=worker, args=(i, messages), daemon=True).start()
+    live = set(range(len(conversations)))
+    while live:
+        i, text = out.get()
+        if text is None:
+            live.discard(i)
+        else:
+            replies[i] = text
+        yield list(replies)
+
+
+def generate(generator: GeneratorSpec, messages: list[dict], api_key: str | None = None) -> str:
+    reply = ""
+    for replies in stream_many(generator, [messages], api_key):
+        reply = replies[0]
+    if reply.startswith("⚠ "):
+        raise UserError(reply[2:])
+    return reply
+
+
+# ---- citations ---------------------------------------------------------------------------------------
+def cited_numbers(answer: str, n_hits: int) -> list[int]:
+    return sorted({int(m) for m in CITATION.findall(answer or "") if 1 <= int(m) <= n_hits})
+
+
+def sources_json(hits: list[Hit], answer: str) -> list[dict]:
+    cited = set(cited_numbers(answer, len(hits)))
+    return [{"n": h.rank, **h.as_json(), "cited": h.rank in cited} for h in hits]
+
+
+def ask(index: str, question: str, retrieval: RetrievalSpec | None = None, generator: GeneratorSpec | None = None,
+        api_key: str | None = None, use_retrieval: bool = True) -> dict:
+    """One question, answered in full: {"answer", "sources": [{n, source, chunk_id, score, text, cited}]}."""
+    from .retrieve import retrieve
+    generator = generator or GeneratorSpec()
+    check_prompt(generator.prompt)
+    if not use_retrieval:
+        return {"answer": generate(generator, plain_messages(question), api_key), "sources": []}
+    hits = retrieve(index, question, retrieval or RetrievalSpec())
+    messages, used = fitted_messages(question, hits, generator)
+    answer = generate(generator, messages, api_key)
+    return {"answer": answer, "sources": sources_json(used, answer)}

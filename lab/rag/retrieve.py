@@ -1,0 +1,173 @@
+"""Retrieval over an index: dense (the embedder + Chroma), BM25 (Japanese terms), or hybrid (both,
+fused by weighted reciprocal rank in LangChain's EnsembleRetriever), optionally reranked by a local
+cross-encoder. Every hit says where it came from and why: source, chunk id, score, and the dense
+similarity and BM25 score behind a fused rank.
+
+Scores by mode: dense = cosine similarity; bm25 = Okapi BM25; hybrid = Σ weight / (rank + c) over
+the two lists (weighted reciprocal rank fusion); reranked = the cross-encoder's score."""
+from __future__ import annotations
+
+import threading
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+
+from ..errors import UserError
+from .bm25 import SparseBM25
+from .embeddings import get_embeddings
+from .index import _STATE_LOCK, RagIndex
+from .spec import EmbeddingSpec, RetrievalSpec
+from .tokenizers import get_tokenizer
+
+with warnings.catch_warnings():  # langchain-community announces its sunset on import
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from langchain_community.retrievers import BM25Retriever
+from langchain_classic.retrievers import EnsembleRetriever
+
+
+@dataclass
+class Hit:
+    rank: int
+    source: str
+    chunk_id: str
+    score: float
+    text: str
+    title: str = ""
+    dense_score: float | None = None
+    bm25_score: float | None = None
+
+    def as_json(self) -> dict:
+        return {k: (round(v, 6) if isinstance(v, float) else v) for k, v in asdict(self).items() if v is not None}
+
+
+class DenseRetriever(BaseRetriever):
+    """Nearest chunks by the embedder's cosine similarity, each carrying `dense_score`."""
+    store: Any
+    k: int = 20
+
+    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
+        vector = self.store.embeddings.embed_query(query)
+        with _STATE_LOCK:
+            pairs = self.store.similarity_search_by_vector_with_relevance_scores(vector, k=self.k)
+        return [Document(page_content=d.page_content, id=d.id, metadata={**d.metadata, "dense_score": 1.0 - float(dist)})
+                for d, dist in pairs]
+
+
+class ScoredEnsembleRetriever(EnsembleRetriever):
+    """EnsembleRetriever's weighted reciprocal rank fusion, keeping the fused score and each list's own score."""
+
+    def weighted_reciprocal_rank(self, doc_lists: list[list[Document]]) -> list[Document]:
+        fused: dict[str, float] = {}
+        merged: dict[str, Document] = {}
+        for doc_list, weight in zip(doc_lists, self.weights):
+            for rank, doc in enumerate(doc_list, start=1):
+                key = doc.metadata[self.id_key] if self.id_key else doc.page_content
+                fused[key] = fused.get(key, 0.0) + weight / (rank + self.c)
+                if key in merged:
+                    merged[key].metadata.update({k: v for k, v in doc.metadata.items() if k.endswith("_score")})
+                else:
+                    merged[key] = Document(page_content=doc.page_content, id=doc.id, metadata=dict(doc.metadata))
+        for key, doc in merged.items():
+            doc.metadata["score"] = fused[key]
+        return sorted(merged.values(), key=lambda d: fused[d.metadata[self.id_key] if self.id_key else d.page_content],
+                      reverse=True)
+
+
+@dataclass
+class _Snapshot:
+    """What one generation of an index needs in memory: its Chroma view and its BM25 matrix (each
+    built on first use, so BM25-only queries never load the embedder)."""
+    generation: int
+    store: Any = None
+    bm25_docs: list[Document] | None = None
+    bm25: SparseBM25 | None = None
+
+
+_SNAPSHOTS: dict[str, _Snapshot] = {}
+_SNAP_LOCK = threading.Lock()
+
+
+def _snapshot(index: RagIndex, need_dense: bool, need_bm25: bool) -> _Snapshot:
+    index.refresh()
+    key = str(index.path)
+    with _SNAP_LOCK:
+        snap = _SNAPSHOTS.get(key)
+        if snap is None or snap.generation != index.generation:
+            snap = _SNAPSHOTS[key] = _Snapshot(index.generation)
+        if need_dense and snap.store is None:
+            embedding = EmbeddingSpec(**{k: v for k, v in index.manifest.get("embedding", {}).items()
+                                         if k in ("model", "query_prefix", "passage_prefix")})
+            snap.store = index.vectorstore(get_embeddings(embedding))
+        if need_bm25 and snap.bm25 is None:
+            ids, texts, metas = index.all_chunks()
+            snap.bm25_docs = [Document(page_content=t, id=i, metadata=m) for i, t, m in zip(ids, texts, metas)]
+            snap.bm25 = SparseBM25([(m.get("terms") or "").split() for m in metas])
+        return snap
+
+
+def _reranker(path: str):
+    model_dir = Path(path).expanduser()
+    if not model_dir.exists():
+        raise UserError(f"retrieval.rerank_model: no such folder: {path} (reranking needs a local cross-encoder)")
+    return _cached_cross_encoder(str(model_dir.resolve()))
+
+
+_CE_CACHE: dict[str, Any] = {}
+
+
+def _cached_cross_encoder(path: str):
+    if path not in _CE_CACHE:
+        from sentence_transformers import CrossEncoder
+        try:
+            _CE_CACHE[path] = CrossEncoder(path, device="cpu")
+        except (OSError, ValueError) as e:
+            raise UserError(f"retrieval.rerank_model: cannot load {path} ({str(e).splitlines()[0][:160]})") from None
+    return _CE_CACHE[path]
+
+
+def build_retriever(index: RagIndex, settings: RetrievalSpec) -> BaseRetriever:
+    """The LangChain retriever for these settings (candidates: fetch_k per list)."""
+    use_dense = settings.mode == "dense" or (settings.mode == "hybrid" and settings.dense_weight > 0)
+    use_bm25 = settings.mode == "bm25" or (settings.mode == "hybrid" and settings.bm25_weight > 0)
+    snap = _snapshot(index, need_dense=use_dense, need_bm25=use_bm25)
+    fetch = max(settings.fetch_k, settings.k)
+    parts, weights = [], []
+    if use_dense:
+        parts.append(DenseRetriever(store=snap.store, k=fetch))
+        weights.append(settings.dense_weight)
+    if use_bm25:
+        parts.append(BM25Retriever(vectorizer=snap.bm25, docs=snap.bm25_docs, k=fetch,
+                                   preprocess_func=get_tokenizer(index.manifest.get("tokenizer", "sudachi"))))
+        weights.append(settings.bm25_weight)
+    if settings.mode == "hybrid" and len(parts) == 2:
+        return ScoredEnsembleRetriever(retrievers=parts, weights=weights, id_key="chunk_id", c=settings.rrf_c)
+    return parts[0]
+
+
+def retrieve(index: RagIndex | str, query: str, settings: RetrievalSpec | None = None) -> list[Hit]:
+    settings = settings or RetrievalSpec()
+    if isinstance(index, str):
+        index = RagIndex.open(index)
+    query = (query or "").strip()
+    if not query:
+        raise UserError("question: empty")
+    docs = build_retriever(index, settings).invoke(query)
+    if settings.rerank_model and docs:
+        model = _reranker(settings.rerank_model)
+        scores = model.predict([(query, d.page_content) for d in docs])
+        for d, s in zip(docs, scores):
+            d.metadata["rerank_score"] = float(s)
+        docs = sorted(docs, key=lambda d: d.metadata["rerank_score"], reverse=True)
+    hits = []
+    for rank, d in enumerate(docs[:settings.k], start=1):
+        m = d.metadata
+        score = m.get("rerank_score", m.get("score", m.get("dense_score", m.get("bm25_score", 0.0))))
+        hits.append(Hit(rank=rank, source=m.get("source", ""), chunk_id=m.get("chunk_id", d.id or ""), score=float(score),
+                        text=d.page_content, title=m.get("title", ""), dense_score=m.get("dense_score"),
+                        bm25_score=m.get("bm25_score")))
+    return hits
