@@ -515,8 +515,9 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
                             with gr.Row(equal_height=True):
                                 q_max = b(gr.Number(values0[2], precision=0, minimum=0, label=t("max_questions"),
                                                     elem_id="judge-max-questions", scale=2), "max_questions")
-                                q_upload = b(gr.UploadButton(t("upload"), file_types=[".jsonl"], elem_id="judge-upload",
-                                                             size="sm", scale=1), "upload")
+                                # Not re-labelled on a language switch: an update to an UploadButton is read as a file.
+                                q_upload = gr.UploadButton(t("upload"), file_types=[".jsonl"], elem_id="judge-upload",
+                                                           size="sm", scale=1)
                             q_categories = b(gr.CheckboxGroup(choices=_categories(values0[0]), value=values0[1],
                                                               label=t("categories"), elem_id="judge-categories"), "categories")
                             q_preview = gr.Dataframe(_question_preview(values0[0]), interactive=False, max_height=240,
