@@ -85,7 +85,7 @@ def follow(store, run_id: str, quiet: bool = False, print_events: bool = False) 
 
 
 def cmd_run(args) -> int:
-    from .jobs import precheck, resolve_paths
+    from .jobs import submit
     from .presets import load_preset
     store = _store(args)
     if args.resume:
@@ -93,9 +93,7 @@ def cmd_run(args) -> int:
     else:
         if not args.preset:
             raise UserError("lab run: give a PRESET.yaml (or --resume RUN_ID)")
-        spec = load_preset(args.preset, args.set or [])
-        precheck(spec)
-        run = store.submit(resolve_paths(spec))
+        run = submit(store, load_preset(args.preset, args.set or []))
     if args.detach:
         summary = store.summary(run.id)
         summary["state"] = "running" if summary.get("state") == "queued" else summary.get("state")

@@ -30,6 +30,12 @@ def precheck(spec) -> None:
         check(spec)
 
 
+def submit(store, spec):
+    """Check a spec's inputs, pin its paths and start it: what `lab run` and every tab's Start do."""
+    precheck(spec)
+    return store.submit(resolve_paths(spec))
+
+
 def resolve_paths(spec):
     """Pin relative data paths to absolute ones, so job.yaml means the same from any folder."""
     dataset = getattr(spec, "dataset", None)

@@ -6,7 +6,6 @@ It builds specs and reads run folders; the worker process does the training."""
 from __future__ import annotations
 
 import html
-import shutil
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +15,7 @@ import gradio as gr
 
 from lab.errors import UserError
 from lab.events import metric_series, read_events
-from lab.jobs import precheck, resolve_paths
+from lab.jobs import submit
 from lab.models import chat
 from lab.paths import REPO_DIR, workspace
 from lab.presets import diff_as_overrides, dump_spec, find_preset, list_presets, read_yaml, validate
@@ -27,6 +26,7 @@ from .form import SpecForm
 from .i18n import I18n
 from .live import training_figure
 from .runview import RunView
+from .uploads import keep_upload
 
 COMMON_TEXT = {
     "preset": ("Preset", "プリセット"),
@@ -304,11 +304,7 @@ def build_train_tab(cfg: TrainTab, store: RunStore, i18n: I18n, lang_state: gr.S
     def take_upload(file):
         if not file:
             return gr.skip()
-        folder = workspace() / "uploads"
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / Path(file).name
-        shutil.copyfile(file, target)
-        return str(target)
+        return keep_upload(file)
 
     upload.upload(take_upload, [upload], [form.widgets["dataset.path"]])
 
@@ -318,9 +314,7 @@ def build_train_tab(cfg: TrainTab, store: RunStore, i18n: I18n, lang_state: gr.S
 
     def start(base, *values):
         try:
-            spec = validate(form_dict(base, values), "form")
-            precheck(spec)
-            run = store.submit(resolve_paths(spec))
+            run = submit(store, validate(form_dict(base, values), "form"))
         except UserError as e:
             gr.Warning(str(e))
             return gr.skip(), f"⚠ {e}", gr.skip(), gr.skip(), gr.skip()

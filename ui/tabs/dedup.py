@@ -25,10 +25,10 @@ from lab.dedup.results import (char_diff, load_preview, load_report, output_fold
 from lab.dedup.spec import METHOD_ORDER, DedupSpec
 from lab.errors import UserError
 from lab.jobs import precheck
-from lab.paths import workspace
 from lab.presets import find_preset, list_presets, read_yaml, validate
 from lab.runs import RunStore
 
+from ..uploads import keep_upload
 from ..i18n import I18n
 from ..runview import RunView
 from ..train_tab import equivalent_command, format_eta
@@ -607,11 +607,7 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
     def take_upload(file):
         if not file:
             return gr.skip()
-        folder = workspace() / "uploads"
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / Path(file).name
-        shutil.copyfile(file, target)
-        return str(target)
+        return keep_upload(file)
 
     upload.upload(take_upload, [upload], [w["input"]])
 

@@ -12,9 +12,7 @@ import html
 import json
 import math
 import re
-import shutil
 import threading
-from pathlib import Path
 
 import gradio as gr
 import pandas as pd
@@ -24,13 +22,12 @@ from plotly.subplots import make_subplots
 from lab.errors import UserError
 from lab.evals import results as judge_results
 from lab.evals.questions import categories_of, load_questions
-from lab.evals.spec import EvalSpec, JudgeSpec
-from lab.jobs import precheck, resolve_paths
+from lab.jobs import submit
 from lab.models.load import run_model_dir
-from lab.paths import workspace
 from lab.presets import find_preset, list_presets, read_yaml, validate
 from lab.runs import RunStore
 
+from ..uploads import keep_upload
 from ..i18n import I18n
 from ..runview import RunView
 from ..train_tab import equivalent_command as _equivalent_command
@@ -670,10 +667,7 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
     def take_upload(file):
         if not file:
             return gr.skip(), gr.skip(), gr.skip(), gr.skip()
-        folder = workspace() / "uploads"
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / Path(file).name
-        shutil.copyfile(file, target)
+        target = keep_upload(file)
         categories, preview, error = questions_changed(str(target))
         return str(target), categories, preview, error
 
@@ -706,9 +700,7 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
 
     def start(base, *values):
         try:
-            spec = validate(form_dict(base, list(values)), "form")
-            precheck(spec)
-            run = store.submit(resolve_paths(spec))
+            run = submit(store, validate(form_dict(base, list(values)), "form"))
         except UserError as e:
             gr.Warning(str(e))
             return gr.skip(), f"⚠ {e}", gr.skip()
@@ -840,9 +832,7 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
 
     def start_eval(*values):
         try:
-            spec = validate(eval_dict(*values), "form")
-            precheck(spec)
-            run = store.submit(resolve_paths(spec))
+            run = submit(store, validate(eval_dict(*values), "form"))
         except UserError as e:
             gr.Warning(str(e))
             return gr.skip(), f"⚠ {e}"

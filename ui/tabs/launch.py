@@ -5,12 +5,9 @@ plots the run live with per-rank step time and memory. Planners for memory (ZeRO
 and compute sit below. The worker runs what the preview shows: both come from lab.dist.launch_plan."""
 from __future__ import annotations
 
-import html
 import io
-import json
 import threading
 import zipfile
-from pathlib import Path
 
 import gradio as gr
 import plotly.graph_objects as go
@@ -22,7 +19,7 @@ from lab.dist.plan_compute import GPUS, plan_compute
 from lab.dist.plan_memory import plan_memory
 from lab.dist.plan_parallel import plan_parallel
 from lab.errors import UserError
-from lab.jobs import precheck, resolve_paths
+from lab.jobs import submit
 from lab.paths import workspace
 from lab.presets import dump_spec, find_preset, list_presets, read_yaml, validate
 from lab.runs import RunStore
@@ -297,9 +294,7 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
     # ---- run ----------------------------------------------------------------------------------------
     def start(base, steps, *values):
         try:
-            spec = validate(spec_dict(base, steps, values), "form")
-            precheck(spec)
-            run = store.submit(resolve_paths(spec))
+            run = submit(store, validate(spec_dict(base, steps, values), "form"))
         except UserError as e:
             gr.Warning(str(e))
             return gr.skip(), f"⚠ {e}"

@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from lab.errors import UserError
-from lab.jobs import precheck, resolve_paths
+from lab.jobs import submit
 from lab.paths import workspace
 from lab.presets import find_preset, read_yaml, validate
 from lab.rag.chain import CITATION, DEFAULT_PROMPT, cited_numbers
@@ -432,9 +432,7 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
     # ---- index job ----------------------------------------------------------------------------------------
     def start_index(*values):
         try:
-            spec = validate(index_dict(*values), "form")
-            precheck(spec)
-            run = store.submit(resolve_paths(spec))
+            run = submit(store, validate(index_dict(*values), "form"))
         except UserError as e:
             gr.Warning(str(e))
             return gr.skip(), f"⚠ {e}"
@@ -537,9 +535,7 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
     def start_eval(*values):
         idx, ret, gen, ev = split_eval(list(values))
         try:
-            spec = validate(eval_dict(idx, ret, gen, *ev), "form")
-            precheck(spec)
-            run = store.submit(resolve_paths(spec))
+            run = submit(store, validate(eval_dict(idx, ret, gen, *ev), "form"))
         except UserError as e:
             gr.Warning(str(e))
             return gr.skip(), f"⚠ {e}"
