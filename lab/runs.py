@@ -24,7 +24,7 @@ from backends import local as backend
 
 from .errors import UserError
 from .events import EventLog, EventTail, metric_series
-from .paths import runs_dir
+from .paths import confined, current_user, models_dir, runs_dir, workspace
 from .presets import dump_spec, read_yaml, validate
 
 ACTIVE = ("queued", "running")
@@ -119,7 +119,7 @@ class RunStore:
 
     def launch(self, run: Run, resume: bool = False):
         argv = [sys.executable, "-m", "lab.worker", str(run.dir)] + (["--resume"] if resume else [])
-        env = {**os.environ, "LAB_RUNS_DIR": str(self.root), "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "LAB_RUNS_DIR": str(self.root), "PYTHONUNBUFFERED": "1", **worker_identity()}
         proc = backend.start(argv, cwd=os.getcwd(), log_path=run.log_path, env=env)
         write_json_atomic(run.launcher_path, {"pid": proc.pid, "launched_at": now(), "argv": argv})
         return proc
@@ -213,6 +213,17 @@ class RunStore:
         if pgid and not backend.wait_until(lambda: not backend.group_members(pgid), kill_grace, 0.2):
             backend.terminate_group(pgid, kill_grace)
         return self.status(run_id)
+
+
+def worker_identity() -> dict:
+    """Who the worker runs for: their workspace, the shared models, and (workshop mode) their
+    name for the queue's fair share and the confinement of their paths."""
+    env = {"LAB_WORKSPACE": str(workspace()), "LAB_MODELS_DIR": str(models_dir())}
+    if current_user():
+        env["LAB_USER"] = current_user()
+    if confined():
+        env["LAB_CONFINE"] = "1"
+    return env
 
 
 def _parent_of(spec) -> str | None:

@@ -19,7 +19,7 @@ import traceback
 from backends import slurm as slurm_backend
 from backends.local import process_identity
 
-from . import slots
+from . import run_queue
 from .context import RunContext
 from .errors import UserError
 from .jobs import job_module
@@ -46,14 +46,17 @@ def main(argv: list[str] | None = None) -> int:
     pid = os.getpid()
     run.set_status(state="queued", pid=pid, pgid=os.getpgid(0), pid_started=process_identity(pid))
 
-    slot = slots.acquire(run.dir.parent, slots.default_limit(), run.cancel_requested)
+    slot = take_slot(run)
     if slot is None:
-        run.set_status(state="cancelled", ended_at=now(), exit_code=EXIT_CANCELLED, error="cancelled while queued")
+        run.set_status(state="cancelled", ended_at=now(), exit_code=EXIT_CANCELLED, error="cancelled while queued",
+                       queue_position=None, queue_reason=None)
         return EXIT_CANCELLED
-    run.set_status(state="running", started_at=now())
+    run.set_status(state="running", started_at=now(), device=slot.device, queue_position=None, queue_reason=None)
     try:
         spec = run.load_spec()
         launch = getattr(spec, "launch", None)
+        if slot.device.startswith("cuda:") and not (launch is not None and launch.distributed):
+            os.environ["CUDA_VISIBLE_DEVICES"] = slot.device.removeprefix("cuda:")  # before torch sees CUDA
         if launch is not None and launch.distributed:
             return supervise(run, spec, args.resume)
         result = job_module(spec.kind).run(spec, RunContext(run, resume=args.resume)) or {}
@@ -67,6 +70,20 @@ def main(argv: list[str] | None = None) -> int:
             return _end(run, "cancelled", EXIT_CANCELLED, "cancelled")
         return _end(run, "failed", EXIT_FAILED, one_line(e))
     return _finish(run, result)
+
+
+def take_slot(run: Run):
+    """Wait in the run queue (lab/run_queue.py), showing the position in status.json."""
+    queue = run_queue.RunQueue(run_queue.queue_dir(run.dir.parent))
+    status = run.read_status()
+    ticket = run_queue.ticket_for(run.id, os.environ.get("LAB_USER"), str(run.dir))
+    ticket = run_queue.Ticket(**{**ticket.__dict__, "created": status.get("created_at") or ticket.created})
+
+    def show(position: int, reason: str) -> None:
+        run.set_status(queue_position=position, queue_reason=reason)
+        run.events.emit("log", message=f"queued: position {position} ({reason})")
+
+    return queue.wait_for_slot(ticket, run.cancel_requested, show)
 
 
 def _end(run: Run, state: str, code: int, error: str | None, **extra) -> int:

@@ -31,7 +31,12 @@ HEADER = {"title": ("# LLM Lab", "# LLM Lab"), "lang": ("Language / 言語", "�
                        "タブを順にたどって生成 LLM を作る実習環境。実行はすべてフォルダに残り、グラフはリアルタイムに更新されます。")}
 
 
-def build_app(store: RunStore | None = None, lang: str = "ja") -> gr.Blocks:
+def build_app(store: RunStore | None = None, lang: str = "ja", workshop=None) -> gr.Blocks:
+    """`workshop` (a lab.workshop.Workshop) turns on workshop mode: a per-participant store, the
+    facilitator's tab and the broadcast banner (ui/workshop.py)."""
+    if workshop is not None:  # workshop
+        from . import workshop as workshop_ui
+        store = workshop.store()
     store = store or RunStore()
     i18n = I18n(lang=lang)
     i18n.add(HEADER)
@@ -42,8 +47,12 @@ def build_app(store: RunStore | None = None, lang: str = "ja") -> gr.Blocks:
                 gr.Markdown(i18n.t("title"))
                 i18n.bind(gr.Markdown(i18n.t("subtitle")), "subtitle", "value")
             lang_radio = i18n.bind(gr.Radio(list(LANGS), value=lang, label=i18n.t("lang"), elem_id="lang", scale=1), "lang")
+        if workshop is not None:  # workshop
+            workshop_ui.banner(workshop, i18n)
         with gr.Tabs() as tabs:
             parts = [module.build(store, i18n, lang_state) for module in TABS]
+            if workshop is not None:  # workshop
+                parts.append(workshop_ui.facilitator_tab(workshop, i18n))
         by_module = dict(zip(TABS, parts))
         if dpo_tab in by_module and judge_tab in by_module:  # DPO result vs its start, straight into the Judge tab
             from .tabs.judge import contestants_frame
@@ -65,6 +74,8 @@ def build_app(store: RunStore | None = None, lang: str = "ja") -> gr.Blocks:
                 event = event.then(*part["relabel_plot"], show_progress="hidden")
             if "on_load" in part:
                 demo.load(*part["on_load"])
+        if workshop is not None:  # workshop: every event runs as the logged-in participant
+            workshop_ui.install(demo, workshop)
     return demo
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import UserError
-from ..paths import models_dir, runs_dir
+from ..paths import check_inside, models_dir, runs_dir
 
 EMBEDDED = ("tiny", "tiny-init")
 
@@ -39,6 +39,7 @@ def resolve_model(name: str) -> str:
         return str(found)
     path = Path(name).expanduser()
     if path.exists():
+        check_inside(path, f"model '{name}'")
         if not ((path / "config.json").exists() or (path / "adapter_config.json").exists()):
             raise UserError(f"model '{name}': the folder has no config.json")
         return str(path.resolve())

@@ -6,6 +6,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -34,20 +35,23 @@ def _up(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as r:
             return r.status == 200
+    except urllib.error.HTTPError as e:
+        return e.code in (401, 403)  # up, behind a login (workshop mode)
     except OSError:
         return False
 
 
 class LabServer:
-    def __init__(self, workspace: Path, port: int | None = None):
+    def __init__(self, workspace: Path, port: int | None = None, args: tuple[str, ...] = (), env: dict | None = None):
         self.workspace, self.port = workspace, port or free_port()
+        self.args, self.env = tuple(args), env or {}
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> "LabServer":
-        env = {**os.environ, "LAB_WORKSPACE": str(self.workspace), "GRADIO_ANALYTICS_ENABLED": "False"}
+        env = {**os.environ, "LAB_WORKSPACE": str(self.workspace), "GRADIO_ANALYTICS_ENABLED": "False", **self.env}
         log = open(self.workspace / f"ui-{self.port}.log", "ab")
-        self.proc = subprocess.Popen([sys.executable, "launch.py", "--port", str(self.port), "--lang", "en"],
+        self.proc = subprocess.Popen([sys.executable, "launch.py", "--port", str(self.port), "--lang", "en", *self.args],
                                      cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
         if not wait_until(lambda: _up(self.url) or self.proc.poll() is not None, 90, 0.25) or self.proc.poll() is not None:
             raise RuntimeError(f"the lab did not start: {(self.workspace / f'ui-{self.port}.log').read_text()[-2000:]}")

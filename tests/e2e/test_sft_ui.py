@@ -88,7 +88,7 @@ def test_bad_data_shows_an_error_and_the_app_keeps_serving(lab_server, page, tmp
     page.locator("button[role=tab]:has-text('Runs')").first.click()
     page.locator("#runs-refresh").click()
     page.wait_for_selector("#runs-table")
-    assert os.listdir(lab_server.workspace / "runs") in ([], [".slots"])
+    assert os.listdir(lab_server.workspace / "runs") in ([], [".queue"])
 
 
 def test_finished_run_chats_beside_its_base(lab_server, page):
