@@ -30,7 +30,11 @@ def main() -> None:
     args = SFTConfig(output_dir=a.out, max_steps=a.steps, per_device_train_batch_size=a.batch, learning_rate=2e-3,
                      lr_scheduler_type="cosine", warmup_steps=5, max_length=a.max_length, packing=a.packing,
                      assistant_only_loss=not a.packing, logging_steps=1, eval_strategy="no", save_strategy="no",
-                     report_to="none", seed=42, use_cpu=True, disable_tqdm=True, dataloader_pin_memory=False)
+                     report_to="none", seed=42, use_cpu=True, disable_tqdm=True, dataloader_pin_memory=False,
+                     # What the lab's spec sets on a CPU: TRL's own defaults here (bf16 autocast and
+                     # gradient checkpointing on, fused AdamW) are ~35% slower on this tiny model, and
+                     # the point is to measure the lab's overhead, not a different configuration.
+                     bf16=False, gradient_checkpointing=False, optim="adamw_torch")
     lora = LoraConfig(r=16, lora_alpha=32, lora_dropout=0.0, target_modules="all-linear", task_type="CAUSAL_LM")
     trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer, peft_config=lora)
     out = trainer.train()
