@@ -136,7 +136,7 @@ def cmd_runs(args) -> int:
         summary = store.summary(args.run_id)
         if args.json:
             print(json.dumps({**_result(summary), **{k: summary.get(k) for k in (
-                "kind", "pid", "pgid", "created_at", "started_at", "ended_at", "exit_code", "error", "parent", "duration")}},
+                "kind", "pid", "pgid", "created_at", "started_at", "ended_at", "exit_code", "error", "parent", "duration", "inputs")}},
                 ensure_ascii=False))
         else:
             for key, value in summary.items():
@@ -147,6 +147,11 @@ def cmd_runs(args) -> int:
         if not args.json:
             _print_summary(store.summary(args.run_id))
         return _exit_code(status)
+    if args.action == "report":
+        from .report import write_report
+        path = write_report(store.get(args.run_id), lang=args.lang)
+        print(json.dumps({"run_id": args.run_id, "report": str(path)}, ensure_ascii=False) if args.json else path)
+        return 0
     if args.action == "cancel":
         status = store.cancel(args.run_id, grace=args.grace)
         summary = store.summary(args.run_id)
@@ -194,12 +199,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--resume", metavar="RUN_ID", help="continue a training run from its last checkpoint")
     r.set_defaults(func=cmd_run)
 
-    rs = sub.add_parser("runs", help="list, show, follow or cancel runs")
-    rs.add_argument("action", choices=["list", "show", "follow", "cancel"])
+    rs = sub.add_parser("runs", help="list, show, follow or cancel runs; write a run's HTML report")
+    rs.add_argument("action", choices=["list", "show", "follow", "cancel", "report"])
     rs.add_argument("run_id", nargs="?")
     rs.add_argument("--runs-dir")
     rs.add_argument("--json", action="store_true")
     rs.add_argument("--grace", type=float, default=30.0, help="cancel: seconds to wait for a clean stop before SIGTERM")
+    rs.add_argument("--lang", choices=["en", "ja"], default="en", help="report: the language of its headings")
     rs.set_defaults(func=cmd_runs)
 
     m = sub.add_parser("models", help="the embedded tiny model")

@@ -108,13 +108,16 @@ class RunStore:
 
     # ---- create and start -------------------------------------------------------------------
     def create(self, spec, parent: str | None = None) -> Run:
+        from .lineage import inputs_of
+        inputs = inputs_of(spec, self.root)  # before the folder exists, so the run is not its own input
         run = Run(self.root / new_run_id(spec.kind))
         run.dir.mkdir(parents=True)
         run.artifacts.mkdir()
         run.job_path.write_text(dump_spec(spec), encoding="utf-8")
         write_json_atomic(run.status_path, {"state": "queued", "kind": spec.kind, "created_at": now(),
-                                            "parent": parent or _parent_of(spec)})
+                                            "parent": parent or _parent_of(spec, self.root), "inputs": inputs})
         run.events.emit("status", state="queued")
+        run.events.emit("inputs", **inputs)
         return run
 
     def launch(self, run: Run, resume: bool = False):
@@ -226,6 +229,7 @@ def worker_identity() -> dict:
     return env
 
 
-def _parent_of(spec) -> str | None:
-    name = getattr(getattr(spec, "model", None), "name", "") or ""
-    return name[4:] if name.startswith("run:") else None
+def _parent_of(spec, root: Path | None = None) -> str | None:
+    """The run whose model the spec starts from (`run:<ID>`, a run id, or a folder inside a run)."""
+    from .lineage import model_parent
+    return model_parent(spec, root or runs_dir())

@@ -55,6 +55,7 @@ class Workshop:
             os.environ["LAB_MAX_RUNS_PER_USER"] = str(per_user)
         os.environ["LAB_MAX_UPLOAD_MB"] = str(max_upload_mb)
         self._stores = UserStores()
+        device_load()  # the first CPU reading is always 0%: take it now, so the facilitator's first one is real
 
     # ---- who --------------------------------------------------------------------------------------
     def login(self, name: str, password: str) -> bool:

@@ -9,6 +9,7 @@ handlers run in threads that copy the caller's context, so setting the participa
 variable there is enough for RunStore, uploads and path checks to see the right workspace."""
 from __future__ import annotations
 
+import html
 import time
 from datetime import datetime
 
@@ -71,12 +72,15 @@ def banner(workshop: Workshop, i18n: I18n) -> None:
     i18n.add(TEXT)
     with gr.Row():
         who = gr.Markdown(elem_id="ws-user")
-        message = gr.Markdown(elem_id="ws-broadcast", elem_classes=["lab-broadcast"])
+        message = gr.HTML(elem_id="ws-broadcast")
     timer = gr.Timer(3.0)
 
     def read():
         text = workshop.current_broadcast()
-        return f"📣 **{text}**" if text else ""
+        if not text:
+            return ""
+        return ("<div style='background:#fff4c2;border:1px solid #e0c060;border-radius:6px;padding:6px 12px;"
+                f"font-weight:600'>{html.escape(text)}</div>")
 
     def whoami():
         name = current_user() or "?"
@@ -123,7 +127,7 @@ def queue_markdown(workshop: Workshop) -> str:
 
 
 def load_markdown() -> str:
-    d = device_load()
+    d = device_load()  # CPU % since the previous call: the view refreshes every 2 s
     lines = [f"CPU {d['cpu_percent']:.0f}% of {d['cpus']} cores · load average {d['loadavg']:.2f} · RAM {d['mem_percent']:.0f}%"]
     for g in d["gpus"]:
         lines.append(f"GPU {g['index']}: {g['util_percent']:.0f}% · {g['mem_used_mb']:.0f}/{g['mem_total_mb']:.0f} MB")
