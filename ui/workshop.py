@@ -73,7 +73,7 @@ def banner(workshop: Workshop, i18n: I18n) -> None:
     with gr.Row():
         who = gr.Markdown(elem_id="ws-user")
         message = gr.HTML(elem_id="ws-broadcast")
-    timer = gr.Timer(3.0)
+    timer = gr.Timer(10.0)  # a broadcast can wait a few seconds; 30 pages polling every 3 s cannot
 
     def read():
         text = workshop.current_broadcast()

@@ -10,6 +10,7 @@ import secrets
 import shutil
 import tempfile
 import threading
+import time
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
@@ -131,7 +132,7 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
                 job = i18n.bind(gr.Code(language="yaml", label=t("job"), interactive=False), "job")
                 status = i18n.bind(gr.Code(language="json", label=t("status_json"), interactive=False), "status_json")
             log = i18n.bind(gr.Textbox(label=t("runs_log"), lines=10, max_lines=10, interactive=False), "runs_log")
-        timer = gr.Timer(2.0)
+        timer = gr.Timer(2.0, active=False)  # on while the tab is shown and one of the runs is queued or running
 
     def refresh_all(selected, detail):
         ids = store.ids()
@@ -155,7 +156,18 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
         return overlay_figure(per_run, name, log_on)
 
     gr.on([compare.change, metric.change, log_y.change], draw, [compare, metric, log_y], [overlay], show_progress="hidden")
-    timer.tick(draw, [compare, metric, log_y], [overlay], show_progress="hidden")
+    def redraw(selected, name, log_on):
+        """On the timer, only while a compared run is going (or ended in the last seconds): a finished
+        run's curve does not change, and an empty chart need not be rebuilt every 2 s. The timer
+        stops once no run is queued or running (showing the tab starts it again)."""
+        statuses = {i: store.status(i) for i in store.ids()}
+        live = [s for i, s in statuses.items() if i in (selected or [])]
+        recent = any(s.get("state") in ("queued", "running") or time.time() - (s.get("ended_at") or 0) < 5 for s in live)
+        going = any(s.get("state") in ("queued", "running") for s in statuses.values())
+        return (draw(selected, name, log_on) if recent else gr.skip()), (gr.skip() if going else gr.Timer(active=False))
+
+    timer.tick(redraw, [compare, metric, log_y], [overlay, timer], show_progress="hidden")
+    tab.select(lambda: (runs_table(store), gr.Timer(active=True)), None, [table, timer], show_progress="hidden")
 
     def show(run_id):
         if not run_id:
