@@ -61,8 +61,11 @@ chromium:
 	  echo "chromium is missing and apt-get is not usable: install Chromium or set LAB_CHROMIUM" >&2; exit 1; \
 	fi
 
+# Two pytest workers, a test file each at a time: most tests wait on subprocesses, servers and a
+# browser, so two files in parallel finish well sooner even on 2 cores (TEST_WORKERS=0: serial).
+TEST_WORKERS ?= 2
 test: install-test bootstrap chromium
-	$(PY) -m pytest -q --durations=25 tests
+	$(PY) -m pytest -q --durations=25 $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile) tests
 
 unit: install-test
 	$(PY) -m pytest -q tests/unit

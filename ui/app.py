@@ -8,6 +8,7 @@ from lab.runs import RunStore
 from .i18n import LANGS, I18n
 from .tabs import dedup as dedup_tab
 from .tabs import dpo as dpo_tab
+from .tabs import home as home_tab
 from .tabs import launch as launch_tab
 from .tabs import judge as judge_tab
 from .tabs import rag as rag_tab
@@ -15,8 +16,9 @@ from .tabs import runs as runs_tab
 from .tabs import sft as sft_tab
 
 # The tabs in the order a learner meets them; each module has build(store, i18n, lang_state) -> dict
-# with "tab" and optionally "on_load" (fn, inputs, outputs) and "relabel_plot". Runs stays last.
-TABS = [dedup_tab, sft_tab, dpo_tab, launch_tab, rag_tab, judge_tab, runs_tab]
+# with "tab" and optionally "on_load" (fn, inputs, outputs), "relabel_plot" and "open_preset" (fn, inputs,
+# outputs; fn(preset name, *inputs) fills the tab's form). Home comes first, Runs stays last.
+TABS = [home_tab, dedup_tab, sft_tab, dpo_tab, launch_tab, rag_tab, judge_tab, runs_tab]
 
 CSS = """
 .lab-error { color: #b00020; font-weight: 600; margin-top: .3em; }
@@ -24,7 +26,7 @@ CSS = """
 .lab-succeeded { color: #1b7f3b; } .lab-failed { color: #b00020; } .lab-cancelled { color: #8a6d00; }
 .lab-running { color: #0b57d0; } .lab-queued { color: #666; }
 #sft-error p { color: #b00020; font-weight: 600; }
-"""
+""" + home_tab.CSS
 
 HEADER = {"title": ("# LLM Lab", "# LLM Lab"), "lang": ("Language / 言語", "言語 / Language"),
           "subtitle": ("Build generative LLMs tab by tab: every run is a folder, every chart is live.",
@@ -64,19 +66,127 @@ def build_app(store: RunStore | None = None, lang: str = "ja", workshop=None) ->
 
             by_module[dpo_tab]["to_judge"].click(to_judge, [by_module[dpo_tab]["view_state"]],
                                                  [by_module[judge_tab]["contestants"], tabs])
+        by_tab = {part["tab"].id: part for part in parts if "tab" in part}
+        if home_tab in by_module:
+            connect_home(by_module[home_tab], by_tab, tabs)
+        if dedup_tab in by_module:
+            connect_kept_corpus(by_module[dedup_tab], by_tab, tabs)
 
-        def switch(new_lang):
-            return [new_lang, *i18n.updates(new_lang)]
-
-        event = lang_radio.change(switch, [lang_radio], [lang_state, *i18n.components()])
+        lang_radio.change(*language_switch(i18n, lang_radio, lang_state, parts), show_progress="hidden")
         for part in parts:
-            if "relabel_plot" in part:  # plot titles are drawn into the figure, not labels
-                event = event.then(*part["relabel_plot"], show_progress="hidden")
             if "on_load" in part:
                 demo.load(*part["on_load"])
         if workshop is not None:  # workshop: every event runs as the logged-in participant
             workshop_ui.install(demo, workshop)
     return demo
+
+
+def language_switch(i18n: I18n, lang_radio: gr.Radio, lang_state: gr.State, parts: list[dict]):
+    """(fn, inputs, outputs) of ONE event that relabels every bound component and redraws every tab's plots
+    (their titles are drawn into the figure, not labels): one round trip instead of one per tab. A component
+    updated twice (bound label + redrawn value) gets the two updates merged."""
+    redraws = [part["relabel_plot"] for part in parts if "relabel_plot" in part]
+    outputs: list = []
+    slot: dict[int, int] = {}
+
+    def position(component) -> int:
+        if id(component) not in slot:
+            slot[id(component)] = len(outputs)
+            outputs.append(component)
+        return slot[id(component)]
+
+    position(lang_state)
+    label_positions = [position(c) for c in i18n.components()]
+    inputs, plans = [lang_radio], []
+    for fn, fn_inputs, fn_outputs in redraws:
+        plans.append((fn, len(inputs), len(fn_inputs), [position(c) for c in fn_outputs]))
+        inputs += fn_inputs
+
+    def switch(new_lang, *values):
+        out = [gr.skip()] * len(outputs)
+        out[0] = new_lang
+        for pos, update in zip(label_positions, i18n.updates(new_lang)):
+            out[pos] = _merged(out[pos], update)
+        for fn, start, count, positions in plans:
+            # the redraws read the language from lang_state, which this very event is changing
+            args = [new_lang if inputs[start + k] is lang_state else values[start - 1 + k] for k in range(count)]
+            result = fn(*args)
+            for pos, value in zip(positions, result if len(positions) > 1 else [result]):
+                out[pos] = _merged(out[pos], value)
+        return out
+
+    return switch, inputs, outputs
+
+
+def _merged(first, second):
+    is_update = lambda x: isinstance(x, dict) and x.get("__type__") == "update"  # noqa: E731
+    if is_update(first) and len(first) == 1:  # gr.skip()
+        return second
+    first = first if is_update(first) else gr.update(value=first)
+    second = second if is_update(second) else gr.update(value=second)
+    return {**first, **second}
+
+
+def _select(tab_id: str):
+    return lambda: gr.Tabs(selected=tab_id)
+
+
+def _switch_on_click(button: gr.Button, tab_id: str) -> None:
+    """Browser-side: click the tab's own button at once, so the tab shows before the server answers (a busy
+    server can take seconds); the server's gr.Tabs(selected=…) then covers a tab folded into the overflow menu.
+    A listener of its own, because a `js` step in front of the server's would replace gr.State inputs."""
+    button.click(None, js=f"() => {{ const b = document.querySelector('button[role=tab][data-tab-id=\"{tab_id}\"]');"
+                          f" if (b && b.getAttribute('aria-selected') !== 'true') b.click(); window.scrollTo({{top: 0}}); }}")
+
+
+def _opener(fn, name: str, tab_id: str):
+    """Fill the tab's form with preset `name`, then show that tab."""
+    return lambda *values: [*fn(name, *values), gr.Tabs(selected=tab_id)]
+
+
+def connect_home(home: dict, by_tab: dict, tabs: gr.Tabs) -> None:
+    """The Home tab's picture switches tabs; its course and gallery buttons open a preset in its tab."""
+    for button, tab_id in home["goto"]:
+        if tab_id in by_tab:
+            _switch_on_click(button, tab_id)
+            button.click(_select(tab_id), None, [tabs], show_progress="hidden")
+    for button, name, tab_id in home["open"]:
+        part = by_tab.get(tab_id, {})
+        if "open_preset" not in part:
+            continue
+        fn, inputs, outputs = part["open_preset"]
+        _switch_on_click(button, tab_id)
+        event = button.click(_opener(fn, name, tab_id), inputs, [*outputs, tabs], show_progress="hidden")
+        scroll_to = part.get("open_scroll", {}).get(name)
+        if scroll_to:
+            event.then(None, js=f"() => document.querySelector('{scroll_to}')?.scrollIntoView({{block: 'center'}})")
+
+
+def connect_kept_corpus(dedup: dict, by_tab: dict, tabs: gr.Tabs) -> None:
+    """The Data tab's kept corpus, as a text dataset, into the SFT form or pretrain-tiny in the Launch tab."""
+    kept = dedup["kept_path"]
+    if "sft" in by_tab:
+        use_dataset, sft_outputs = by_tab["sft"]["use_dataset"]
+
+        def to_sft(results):
+            path = kept(results)
+            if path is None:
+                return [gr.skip()] * (len(sft_outputs) + 1)
+            return [*use_dataset(path, "text"), gr.Tabs(selected="sft")]
+
+        _switch_on_click(dedup["use_sft"], "sft")
+        dedup["use_sft"].click(to_sft, [dedup["results_state"]], [*sft_outputs, tabs])
+    if "launch" in by_tab:
+        open_in_launch, launch_inputs, launch_outputs = by_tab["launch"]["open_preset"]
+
+        def to_pretrain(results, *values):
+            path = kept(results)
+            if path is None:
+                return [gr.skip()] * (len(launch_outputs) + 1)
+            return [*open_in_launch("pretrain-tiny", *values, dataset=(path, "text")), gr.Tabs(selected="launch")]
+
+        _switch_on_click(dedup["use_pretrain"], "launch")
+        dedup["use_pretrain"].click(to_pretrain, [dedup["results_state"], *launch_inputs], [*launch_outputs, tabs])
 
 
 def launch_kwargs() -> dict:

@@ -52,9 +52,13 @@ def _base_type(annotation):
 
 def default_value(spec_cls: type[BaseModel], dotted: str) -> Any:
     obj: Any = spec_cls.model_construct()
-    for part in dotted.split("."):
+    cls, parts = spec_cls, dotted.split(".")
+    for part in parts[:-1]:
+        cls = _model_in(cls.model_fields[part].annotation)
         obj = getattr(obj, part, None)
-    return obj
+        if not isinstance(obj, BaseModel):  # a required section (dataset) has no default object: use its own defaults
+            obj = cls.model_construct()
+    return getattr(obj, parts[-1], None)
 
 
 def get_in(data: dict, dotted: str, fallback: Any = None) -> Any:

@@ -243,7 +243,7 @@ def build_train_tab(cfg: TrainTab, store: RunStore, i18n: I18n, lang_state: gr.S
             with gr.Row():
                 max_new = i18n.bind(gr.Slider(8, 512, value=96, step=8, label=t("max_new_tokens")), "max_new_tokens")
                 temperature = i18n.bind(gr.Slider(0.0, 1.5, value=0.7, step=0.05, label=t("temperature")), "temperature")
-        timer = gr.Timer(1.0)
+        timer = gr.Timer(1.0, active=False)  # on only while a run is watched and not yet drawn finished
 
     widgets = form.components()
 
@@ -317,11 +317,12 @@ def build_train_tab(cfg: TrainTab, store: RunStore, i18n: I18n, lang_state: gr.S
             run = submit(store, validate(form_dict(base, values), "form"))
         except UserError as e:
             gr.Warning(str(e))
-            return gr.skip(), f"⚠ {e}", gr.skip(), gr.skip(), gr.skip()
+            return gr.skip(), f"⚠ {e}", gr.skip(), gr.skip(), gr.skip(), gr.skip()
         view = RunView.open(store, run.id)
-        return view, "", gr.update(choices=run_ids(), value=run.id), gr.update(visible=False), ([], [])
+        return (view, "", gr.update(choices=run_ids(), value=run.id), gr.update(visible=False), ([], []),
+                gr.Timer(active=True))
 
-    start_btn.click(start, [base_state, *widgets], [view_state, error_md, watch_dd, chat_col, history_state])
+    start_btn.click(start, [base_state, *widgets], [view_state, error_md, watch_dd, chat_col, history_state, timer])
 
     def stop(view):
         if view is None:
@@ -333,19 +334,21 @@ def build_train_tab(cfg: TrainTab, store: RunStore, i18n: I18n, lang_state: gr.S
 
     def watch(run_id, view):
         if not run_id or (view is not None and view.run_id == run_id):
-            return gr.skip(), gr.skip()
-        return RunView.open(store, run_id), ([], [])
+            return gr.skip(), gr.skip(), gr.skip()
+        return RunView.open(store, run_id), ([], []), gr.Timer(active=True)
 
-    watch_dd.input(watch, [watch_dd, view_state], [view_state, history_state])
+    watch_dd.input(watch, [watch_dd, view_state], [view_state, history_state, timer])
 
     def tick(view, log_y_on, lang_):
+        """Nothing new: skip; once the run has ended and been drawn so, nothing will be: the timer stops."""
         if view is None or not view.poll(store):
-            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            stop = view is None or view.finished
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.Timer(active=False) if stop else gr.skip()
         log_text = store.get(view.run_id).log_tail(12)
         return (view, figure(view, log_y_on, lang_), status_html(p, view, i18n.t("no_run", lang_)), log_text,
-                gr.update(visible=view.state == "succeeded"))
+                gr.update(visible=view.state == "succeeded"), gr.skip())
 
-    timer.tick(tick, [view_state, log_y, lang_state], [view_state, plot, status, log_box, chat_col],
+    timer.tick(tick, [view_state, log_y, lang_state], [view_state, plot, status, log_box, chat_col, timer],
                show_progress="hidden")
     log_y.change(lambda v, on, lang_: figure(v, on, lang_), [view_state, log_y, lang_state], [plot],
                  show_progress="hidden")
@@ -376,9 +379,22 @@ def build_train_tab(cfg: TrainTab, store: RunStore, i18n: I18n, lang_state: gr.S
         ids = run_ids()
         active = [i for i in ids if store.status(i).get("state") in ("queued", "running")]
         pick = (active or ids or [None])[0]
-        return gr.update(choices=ids, value=pick), (RunView.open(store, pick) if pick else None)
+        return gr.update(choices=ids, value=pick), (RunView.open(store, pick) if pick else None), gr.Timer(active=bool(pick))
 
-    return {"tab": tab, "on_load": (on_load, [], [watch_dd, view_state]),
+    # ---- opened from elsewhere: a preset from the Home tab's gallery, a dataset from the Data tab ------
+    def open_preset(name):
+        return [gr.update(value=name), *load_named(name)]
+
+    dataset_keys = [k for k in ("dataset.path", "dataset.format", "train.assistant_only_loss") if k in form.widgets]
+
+    def use_dataset(path, fmt):
+        """Plain text has no assistant turns, so a text dataset also turns assistant-only loss off."""
+        values = {"dataset.path": path, "dataset.format": fmt, "train.assistant_only_loss": False if fmt == "text" else gr.skip()}
+        return [values[k] for k in dataset_keys]
+
+    return {"tab": tab, "on_load": (on_load, [], [watch_dd, view_state, timer]),
+            "open_preset": (open_preset, [], [preset_dd, *preset_outputs]),
+            "use_dataset": (use_dataset, [form.widgets[k] for k in dataset_keys]),
             "relabel_plot": (lambda v, on, lang_: figure(v, on, lang_), [view_state, log_y, lang_state], [plot]),
             "to_judge": to_judge, "form": form, "view_state": view_state, "base_state": base_state, "path_state": path_state,
             "watch": watch_dd, "preset_outputs": preset_outputs, "fill": fill}

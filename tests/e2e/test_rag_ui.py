@@ -1,7 +1,8 @@
 """The RAG tab in Chromium, as a user goes through it: upload documents, preview the chunks, build the
-index as a job with progress, chat with a streamed answer whose citations link to the retrieved
-chunks, compare with the answer without retrieval, delete a source, and run the evaluation with its
-live chart and per-question evidence."""
+index as a job with progress, start the evaluation (a job of its own, so it runs while the user
+chats), chat with a streamed answer whose citations link to the retrieved chunks, compare with the
+answer without retrieval, delete a source, then read the evaluation's live chart and per-question
+evidence."""
 from __future__ import annotations
 
 import pytest
@@ -67,6 +68,13 @@ def test_upload_index_chat_with_citations_delete_and_evaluate(lab_server, page):
     max_new = page.locator("#rag-max-new input[type=number]")
     max_new.fill("32")  # short answers keep the test quick; streaming still takes several steps
     max_new.press("Enter")
+    # the evaluation is a job: it runs in its own process while the user goes on chatting
+    qmax = page.locator("#rag-eval-max input")
+    qmax.fill("2")
+    qmax.press("Tab")
+    wait_text(page, "rag-eval-command", "--set max_questions=2")
+    page.locator("#rag-eval-start").click()
+    page.wait_for_function("() => !!document.querySelector('#rag-eval-status')?.dataset.state", timeout=60_000)
     page.evaluate(WATCH_STREAM)
     page.locator("#rag-msg textarea").fill("富士山の高さは何メートルですか？")
     page.locator("#rag-send").click()
@@ -102,11 +110,6 @@ def test_upload_index_chat_with_citations_delete_and_evaluate(lab_server, page):
     page.wait_for_function("() => !document.querySelector('#rag-sources').innerText.includes('hanabi.md')")
     assert "fujisan.md" in text_of(page, "rag-sources")
 
-    qmax = page.locator("#rag-eval-max input")
-    qmax.fill("2")
-    qmax.press("Tab")
-    wait_text(page, "rag-eval-command", "--set max_questions=2")
-    page.locator("#rag-eval-start").click()
     wait_state(page, "rag-eval-status", "succeeded")
     page.wait_for_function("() => { const el = document.querySelector('#rag-eval-plot .js-plotly-plot');"
                            " const t = el && el.data && el.data.find(d => d.name === 'recall_at_k');"

@@ -1,6 +1,7 @@
-"""A real Chroma directory in a temp workspace, the embedded embedder, Japanese BM25: re-indexing is
+"""A real Chroma directory in a temp workspace, the bundled embedders, Japanese BM25: re-indexing is
 idempotent, edited files replace their chunks, sources can be deleted (and another process sees it),
-and hybrid retrieval finds the gold source of the bundled Japanese questions."""
+and retrieval finds the gold source of the bundled Japanese questions, hybrid and dense beating BM25
+where the question says it in other words or another language."""
 from __future__ import annotations
 
 import json
@@ -15,23 +16,26 @@ from lab.rag.index import RagIndex
 from lab.rag.job import build_index
 from lab.rag.embeddings import embedded_model_path
 from lab.rag.retrieve import _cached_cross_encoder, retrieve
-from lab.rag.spec import ChunkingSpec, EmbeddingSpec, RetrievalSpec
+from lab.rag.spec import EMBEDDED_EMBEDDER, ChunkingSpec, EmbeddingSpec, RetrievalSpec
 from tests.conftest import lab
 
 pytestmark = pytest.mark.integration
 
 DOCS = SAMPLES_DIR / "rag_docs"
+SOME_DOCS = ["fujisan.md", "hanabi.md", "linear_chuo.txt", "shinkansen.md", "minato_remote_work.md", "koucha.html"]
 
 
-def index_docs(folder, name="t", **kw):
-    return build_index(str(folder), name, ChunkingSpec(), EmbeddingSpec(), **kw)
+def index_docs(folder, name="t", embedder=None, **kw):
+    return build_index(str(folder), name, ChunkingSpec(), EmbeddingSpec(**({"model": embedder} if embedder else {})), **kw)
 
 
 def test_reindex_is_idempotent_an_edit_replaces_its_chunks_and_a_delete_is_seen_by_other_processes(workspace, tmp_path):
     docs = tmp_path / "docs"
-    shutil.copytree(DOCS, docs)
+    docs.mkdir()
+    for name in SOME_DOCS:
+        shutil.copy(DOCS / name, docs / name)
     first = index_docs(docs)
-    assert first["chunks_added"] == first["chunks_total"] > 30
+    assert first["chunks_added"] == first["chunks_total"] > 10
     assert (workspace / "rag" / "t" / "chroma.sqlite3").exists()
 
     again = index_docs(docs)
@@ -69,6 +73,20 @@ def test_reindex_is_idempotent_an_edit_replaces_its_chunks_and_a_delete_is_seen_
     assert restored["chunks_added"] == before["linear_chuo.txt"] and restored["chunks_total"] == edited["chunks_total"]
 
 
+def test_an_index_built_with_the_english_minilm_of_earlier_versions_keeps_working(workspace, tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name in ("evaluating_rag_en.md", "python_venv.txt", "shinkansen.md"):
+        shutil.copy(DOCS / name, docs / name)
+    assert index_docs(docs, "old", embedder=EMBEDDED_EMBEDDER)["chunks_added"] > 3
+    assert RagIndex.open("old").summary()["embedder"] == EMBEDDED_EMBEDDER
+    hits = retrieve("old", "What does mean reciprocal rank reward?", RetrievalSpec(mode="dense", k=2))
+    assert hits[0].source == "evaluating_rag_en.md" and 0 < hits[0].dense_score <= 1
+    # on Japanese text it needs BM25 beside it, as the spec advises (dense 0.3 / BM25 0.7)
+    minilm = RetrievalSpec(k=2, dense_weight=0.3, bm25_weight=0.7)
+    assert retrieve("old", "東海道新幹線が開業したのはいつですか？", minilm)[0].source == "shinkansen.md"
+
+
 @pytest.fixture(scope="module")
 def bundled_index(tmp_path_factory):
     """The bundled documents indexed once in a workspace of their own (queries only below)."""
@@ -88,23 +106,29 @@ def test_one_writer_at_a_time_and_bad_queries_are_one_line_errors(bundled_index)
         retrieve("nope", "質問")
     with pytest.raises(UserError, match="question: empty"):
         retrieve("qa", "  ")
-    with pytest.raises(UserError, match="was built with embedder 'embedded'"):
-        build_index(str(DOCS), "qa", ChunkingSpec(), EmbeddingSpec(query_prefix="query: "))
+    with pytest.raises(UserError, match="was built with embedder 'multilingual-e5-small-q4'"):
+        build_index(str(DOCS), "qa", ChunkingSpec(), EmbeddingSpec(model=EMBEDDED_EMBEDDER))
 
 
-def test_hybrid_retrieval_finds_the_gold_source_of_the_bundled_japanese_questions(bundled_index):
+def test_retrieval_finds_the_gold_source_and_dense_and_hybrid_beat_bm25_where_the_question_uses_other_words(bundled_index):
+    rows = [json.loads(line) for line in (SAMPLES_DIR / "rag_qa.jsonl").read_text(encoding="utf-8").splitlines()]
     questions = load_qa("samples/rag_qa.jsonl")
-    recall = {}
+    reworded = {"paraphrase", "cross-lingual"}
+    recall, mrr = {}, {}
     for mode in ("dense", "bm25", "hybrid"):
         settings = RetrievalSpec(mode=mode, k=5)
         ranks = [gold_rank([h.source for h in retrieve("qa", q.question, settings)], q.sources) for q in questions]
-        recall[mode] = sum(r is not None for r in ranks) / len(ranks)
-        if mode == "hybrid":
-            top1 = sum(r == 1 for r in ranks) / len(ranks)
-    assert recall["hybrid"] >= 0.9, recall
-    assert recall["bm25"] >= 0.9, recall
-    assert recall["hybrid"] >= recall["dense"], recall
-    assert top1 >= 0.6, top1
+        for group, keep in (("all", lambda kind: True), ("keyword", lambda kind: kind == "keyword"),
+                            ("reworded", lambda kind: kind in reworded)):
+            picked = [r for row, r in zip(rows, ranks) if keep(row["kind"])]
+            recall[mode, group] = sum(r is not None for r in picked) / len(picked)
+            mrr[mode, group] = sum(1 / r for r in picked if r) / len(picked)
+    assert recall["hybrid", "all"] >= 0.95 and recall["dense", "all"] >= 0.95, recall
+    assert recall["bm25", "keyword"] >= 0.95 and mrr["hybrid", "keyword"] >= 0.95, (recall, mrr)
+    assert mrr["dense", "reworded"] >= mrr["bm25", "reworded"] + 0.1, mrr
+    assert mrr["hybrid", "reworded"] >= mrr["bm25", "reworded"] + 0.1, mrr
+    assert mrr["hybrid", "all"] >= 0.9, mrr
+
     hits = retrieve("qa", "山梨の実験線でリニアが出した最高速度は？", RetrievalSpec(k=3))
     assert hits[0].source == "linear_chuo.txt"
     assert hits[0].dense_score is not None and hits[0].bm25_score is not None

@@ -116,6 +116,15 @@ def test_japanese_tokenizers_keep_content_words_and_drop_particles(name):
     assert any("新幹線" in t or "幹線" in t for t in terms)
 
 
+@pytest.mark.parametrize("name", ["sudachi", "fugashi"])
+def test_tokenizers_drop_english_function_words_and_keep_codes_whole(name):
+    terms = get_tokenizer(name)("How high is the MK-12S kettle? MK-12S の「H1」表示")
+    assert not {"how", "is", "the", "ハウ", "ザ"} & set(terms)
+    assert "kettle" in terms or "ケトル" in terms
+    assert terms.count("mk-12s") == 2 and "h1" in terms  # besides the analyser's pieces ("mk", "12", "s")
+    assert "mk-12" not in terms and "12s" not in terms
+
+
 def reference_bm25(corpus, query, k1=1.5, b=0.75):
     """Okapi BM25 with Lucene's idf, term by term, as the textbook writes it."""
     n, avgdl = len(corpus), sum(len(d) for d in corpus) / len(corpus)
@@ -201,6 +210,12 @@ def test_bundled_qa_set_points_at_bundled_documents():
     rows = load_qa("samples/rag_qa.jsonl")
     assert len(rows) >= 20
     files = {p.name for p in (SAMPLES_DIR / "rag_docs").iterdir()}
-    assert 10 <= len(files) <= 20
+    assert 10 <= len(files) <= 40
     for row in rows:
         assert set(row.sources) <= files, row
+    # the set mixes questions in the passage's own words with paraphrases and other-language ones, in
+    # the order the e2e test relies on (the first two are about fujisan.md)
+    kinds = [json.loads(line)["kind"] for line in (SAMPLES_DIR / "rag_qa.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(kinds) == len(rows) and set(kinds) == {"keyword", "paraphrase", "cross-lingual"}
+    assert min(kinds.count(k) for k in set(kinds)) >= 10
+    assert [r.sources for r in rows[:2]] == [["fujisan.md"], ["fujisan.md"]]

@@ -106,6 +106,8 @@ TEXT = {
     "report_file": ("Report (report.json)", "レポート（report.json）"),
     "slurm_file": ("datatrove Slurm script", "datatrove の Slurm スクリプト"),
     "log": ("Log", "ログ"),
+    "use_sft": ("Use in SFT", "SFT で使う"),
+    "use_pretrain": ("Use for pretraining", "事前学習に使う"),
 }
 
 
@@ -377,18 +379,27 @@ def removed_table(rows: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(out, columns=["id", "value", "threshold / duplicate of", "text"])
 
 
+def kept_dataset(report: dict | None) -> str | None:
+    """The kept corpus as a `text` dataset: kept_text.jsonl when the text field had another name."""
+    if not report:
+        return None
+    outputs = report["outputs"]
+    return str(outputs.get("kept_text") or outputs["kept"])
+
+
 def handoff_md(report: dict | None, lang: str) -> str:
     if not report:
         return ""
-    outputs = report["outputs"]
-    path = outputs.get("kept_text") or outputs["kept"]
+    path = kept_dataset(report)
     ja = lang == "ja"
     head = ("残したコーパスは、そのまま事前学習や SFT のデータセットとして使えます（形式 `text`）。"
-            "SFT・事前学習のフォームの「データセットファイル」に次のパスを入れるか、コマンドで渡してください。" if ja else
-            "The kept corpus is ready as a dataset (format `text`). Paste this path into the dataset field of the "
-            "pretrain/SFT forms, or pass it on the command line.")
+            "下のボタンで SFT タブや事前学習（分散学習タブ）のフォームに入れるか、コマンドで渡してください。" if ja else
+            "The kept corpus is ready as a dataset (format `text`). The buttons below put it into the SFT form or the "
+            "pretraining form (Launch tab); or pass it on the command line.")
+    # plain text has no assistant turns: SFT on it needs the loss on every token
     return (f"{head}\n\n```\n{path}\n```\n\n```shell\nlab run presets/pretrain-tiny.yaml --set dataset.path={path} "
-            f"--set dataset.format=text\nlab run presets/sft-tiny.yaml --set dataset.path={path} --set dataset.format=text\n```")
+            f"--set dataset.format=text\nlab run presets/sft-tiny.yaml --set dataset.path={path} --set dataset.format=text "
+            f"--set train.assistant_only_loss=false\n```")
 
 
 def servable(path: str | None) -> str | None:
@@ -551,6 +562,9 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
                             report_file = bind(gr.File(label=t("report_file"), interactive=False), "report_file")
                             slurm_file = bind(gr.File(label=t("slurm_file"), interactive=False), "slurm_file")
                         handoff = gr.Markdown("", elem_id=f"{P}-handoff")
+                        with gr.Row(visible=False) as handoff_row:
+                            use_sft = bind(gr.Button(t("use_sft"), variant="primary", elem_id=f"{P}-use-sft"), "use_sft", "value")
+                            use_pretrain = bind(gr.Button(t("use_pretrain"), elem_id=f"{P}-use-pretrain"), "use_pretrain", "value")
                     with gr.Tab(t("scale"), id=f"{P}-slurm-tab") as sub:
                         bind(sub, "scale")
                         slurm_code = bind(gr.Code("", language="python", label=t("slurm_script"), interactive=False,
@@ -561,7 +575,8 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
                         bind(sub, "log")
                         log_box = bind(gr.Textbox(lines=10, max_lines=10, interactive=False, label=t("log"),
                                                   elem_id=f"{P}-log"), "log")
-        timer = gr.Timer(1.0)
+        timer = gr.Timer(1.0, active=False)  # on only while a run is watched and not yet drawn finished
+        finished = gr.Textbox(visible=False)  # "<run id>:<state>" once the watched run has ended: draws its results
 
     widgets = [w[k] for k in FORM_KEYS]
 
@@ -578,6 +593,9 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
             return [gr.skip()] * (len(widgets) + 3) + [f"⚠ {e}"]
 
     load_btn.click(load_named, [preset_dd], [base_state, path_state, *widgets, command, error_md])
+
+    def open_preset(name):
+        return [gr.update(value=name), *load_named(name)]
 
     def update_command(path, base, *vals):
         return equivalent_command(path, base, form_to_spec(base, list(vals)))
@@ -676,33 +694,41 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
             precheck(spec)
             run = store.submit(spec)
         except UserError as e:
-            return [gr.skip(), f"⚠ {e}", gr.skip()] + [gr.skip()] * len(result_outputs)
+            return [gr.skip(), f"⚠ {e}", gr.skip()] + [gr.skip()] * len(result_outputs) + [gr.skip()]
         cleared = render(None, v["threshold"], v["bands"], v["rows"], lang_)  # the last run's results go away
-        return [RunView.open(store, run.id), "", gr.update(choices=run_ids(), value=run.id)] + cleared
+        return [RunView.open(store, run.id), "", gr.update(choices=run_ids(), value=run.id)] + cleared + [gr.Timer(active=True)]
 
-    start_btn.click(start, [base_state, *widgets, lang_state], [view_state, error_md, watch_dd, *result_outputs])
+    start_btn.click(start, [base_state, *widgets, lang_state], [view_state, error_md, watch_dd, *result_outputs, timer])
 
-    def tick(view, results, *args):
+    def tick(view, lang_):
+        """Status and log only (every output costs the server, even skipped); the results are drawn
+        once, by `finished`'s change, when the run has ended."""
         if view is None or not view.poll(store):
-            return [gr.skip()] * (3 + len(result_outputs))
-        lang_ = args[-1]
+            stop = view is None or view.finished  # ended and drawn so: nothing more will come
+            return [gr.skip()] * 4 + [gr.Timer(active=False) if stop else gr.skip()]
         log_text = "\n".join(view.logs[-40:]) or store.get(view.run_id).log_tail(12)
-        head = [view, status_html(view, i18n.t(f"{P}.no_run", lang_)), log_text]
-        if view.state == "succeeded" and (results is None or results.get("run_id") != view.run_id):
-            return head + render(load_results(store, view.run_id), *args)
-        if view.finished and view.state != "succeeded" and results is not None:
-            return head + render(None, *args)
-        return head + [gr.skip()] * len(result_outputs)
+        return [view, status_html(view, i18n.t(f"{P}.no_run", lang_)), log_text,
+                f"{view.run_id}:{view.state}" if view.finished else gr.skip(), gr.skip()]
 
-    timer.tick(tick, [view_state, results_state, *render_inputs], [view_state, status, log_box, *result_outputs],
-               show_progress="hidden")
+    def draw_finished(view, results, *args):
+        if view is None or not view.finished:
+            return [gr.skip()] * len(result_outputs)
+        if view.state == "succeeded" and (results is None or results.get("run_id") != view.run_id):
+            return render(load_results(store, view.run_id), *args)
+        if view.state != "succeeded" and results is not None:
+            return render(None, *args)
+        return [gr.skip()] * len(result_outputs)
+
+    timer.tick(tick, [view_state, lang_state], [view_state, status, log_box, finished, timer], show_progress="hidden")
+    finished.change(draw_finished, [view_state, results_state, *render_inputs], result_outputs, show_progress="hidden")
 
     def watch(run_id, view, *args):
         if not run_id or (view is not None and view.run_id == run_id):
-            return [gr.skip()] * (1 + len(result_outputs))
-        return [RunView.open(store, run_id)] + render(None, *args)  # the picked run's results arrive on the next tick
+            return [gr.skip()] * (2 + len(result_outputs))
+        # the picked run's results arrive on the next tick
+        return [RunView.open(store, run_id)] + render(None, *args) + [gr.Timer(active=True)]
 
-    watch_dd.input(watch, [watch_dd, view_state, *render_inputs], [view_state, *result_outputs])
+    watch_dd.input(watch, [watch_dd, view_state, *render_inputs], [view_state, *result_outputs, timer])
 
     def pick_cluster(cid, results, lang_):
         if not results or cid is None:
@@ -723,7 +749,7 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
         ids = run_ids()
         active = [i for i in ids if store.status(i).get("state") in ("queued", "running")]
         pick = (active or ids or [None])[0]
-        return gr.update(choices=ids, value=pick), (RunView.open(store, pick) if pick else None), None
+        return gr.update(choices=ids, value=pick), (RunView.open(store, pick) if pick else None), None, gr.Timer(active=bool(pick))
 
     def relabel(results, threshold, bands, rows, lang_, cid):
         report = (results or {}).get("report")
@@ -732,7 +758,15 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
         return (scurve_figure(float(threshold), int(bands or 1), int(rows or 1), report, lang_), counts_figure(report, lang_),
                 summary_md(report, lang_), cluster_html(c, report, lang_), handoff_md(report, lang_), gr.update(choices=modes))
 
-    return {"tab": tab, "on_load": (on_load, [], [watch_dd, view_state, results_state]),
+    # the hand-off buttons show once there is a kept corpus to hand off (app.py wires them to the other tabs)
+    handoff.change(lambda md: gr.update(visible=bool(md)), [handoff], [handoff_row], show_progress="hidden")
+
+    def kept_path(results):
+        return kept_dataset((results or {}).get("report"))
+
+    return {"tab": tab, "on_load": (on_load, [], [watch_dd, view_state, results_state, timer]),
+            "open_preset": (open_preset, [], [preset_dd, base_state, path_state, *widgets, command, error_md]),
+            "use_sft": use_sft, "use_pretrain": use_pretrain, "kept_path": kept_path,
             "relabel_plot": (relabel, [results_state, w["threshold"], w["bands"], w["rows"], lang_state, cluster_dd],
                              [scurve, counts, summary, cluster_view, handoff, w["br_mode"]]),
             "widgets": w, "view_state": view_state, "results_state": results_state}

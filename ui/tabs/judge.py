@@ -496,7 +496,7 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
         path_state = gr.State(str(default_path))
         view_state = gr.State(None)
         eval_view_state = gr.State(None)
-        with gr.Tabs(elem_id="judge-sections"):
+        with gr.Tabs(elem_id="judge-sections") as sections:
             # ---- set up and run ------------------------------------------------------------------------
             with gr.Tab(t("setup"), id="judge-setup", elem_id="judge-setup") as t_setup:
                 b(t_setup, "setup")
@@ -883,7 +883,24 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
     def relabel(view, lang_, run_id, category, winner, inconsistent):
         return (live_figure(view, lang_), *show_results(run_id, lang_, category, winner, inconsistent))
 
-    return {"tab": tab, "contestants": contestants,
+    # ---- opened from the Home tab ------------------------------------------------------------------------
+    def open_preset(name):
+        """A judge preset into the set-up form, the eval preset into the metrics form; with that section shown."""
+        n_judge = 5 + len(widgets)  # preset, base, path, the form, command, error
+        try:
+            path = find_preset(name)
+            data, _ = read_yaml(path)
+        except UserError as e:
+            return [gr.skip()] * (n_judge - 1) + [f"⚠ {e}"] + [gr.skip()] * (len(eval_widgets) + 1)
+        if data.get("kind") == "eval":
+            values = [data.get("model", {}).get("name", "tiny"), data.get("tasks") or "", data.get("num_few_shots", 0),
+                      data.get("max_samples") or 0]
+            return [gr.skip()] * n_judge + values + [gr.Tabs(selected="judge-metrics")]
+        return [gr.update(value=name), *load_named(name)] + [gr.skip()] * len(eval_widgets) + [gr.Tabs(selected="judge-setup")]
+
+    open_outputs = [preset_dd, base_state, path_state, *widgets, command, error_md, *eval_widgets, sections]
+
+    return {"tab": tab, "contestants": contestants, "open_preset": (open_preset, [], open_outputs),
             "on_load": (on_load, [lang_state], [watch_dd, view_state, *result_outputs, e_compare, add_dd, e_model]),
             "relabel_plot": (relabel, [view_state, lang_state, watch_dd, f_category, f_winner, f_inconsistent],
                              [live_plot, *result_outputs])}

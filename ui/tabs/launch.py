@@ -37,6 +37,8 @@ LAUNCH_KEYS = ["launch.launcher", "launch.nproc_per_node", "launch.gpus", "launc
                "launch.offload_optimizer", "launch.offload_param", "launch.fsdp", "launch.mixed_precision",
                "launch.hostfile", "launch.slurm.partition", "launch.slurm.account", "launch.slurm.time",
                "launch.slurm.gpus_per_node", "launch.slurm.node_launcher"]
+DATA_KEYS = ["dataset.path", "dataset.format"]  # so a dataset handed over (the Data tab's kept corpus) shows in the command
+DATA_FORMATS = ["auto", "messages", "alpaca", "sharegpt", "prompt_completion", "text", "preference", "hh_rlhf", "kto"]
 FILES = ("command.sh", "accelerate.yaml", "deepspeed.json", "hostfile", "job.sbatch")
 
 TEXT = {
@@ -44,6 +46,8 @@ TEXT = {
     "launch.hardware": ("Hardware", "ハードウェア"),
     "launch.preset": ("Training preset", "学習のプリセット"),
     "launch.max_steps": ("Max steps (override)", "最大ステップ数（上書き）"),
+    "launch.dataset.path": ("Dataset file (override)", "データセットファイル（上書き）"),
+    "launch.dataset.format": ("Dataset format", "データセットの形式"),
     "launch.how": ("How it runs", "実行のしかた"),
     "launch.preview": ("Before anything starts: the command and the generated files",
                        "開始する前に：実行するコマンドと生成されるファイル"),
@@ -129,8 +133,8 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
     i18n.add(LABELS)
     lang = i18n.lang
     t = lambda key: i18n.t(key, lang)  # noqa: E731
-    form = SpecForm(SFTSpec, LAUNCH_KEYS, id_prefix="launch-f-",
-                    choices={"launch.zero_stage": ["none", 0, 1, 2, 3]})
+    form = SpecForm(SFTSpec, LAUNCH_KEYS + DATA_KEYS, id_prefix="launch-f-",
+                    choices={"launch.zero_stage": ["none", 0, 1, 2, 3], "dataset.format": DATA_FORMATS})
     first = "sft-tiny"
     first_data, _ = read_yaml(find_preset(first))
     form_data = {**first_data, "launch": {"launcher": "torchrun", "nproc_per_node": 2}}
@@ -152,6 +156,10 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
             save_name = i18n.bind(gr.Textbox(label=t("launch.save_name"), placeholder="sft-tiny-ddp2",
                                              elem_id="launch-save-name", scale=2), "launch.save_name")
             save_btn = i18n.bind(gr.Button(t("launch.save"), elem_id="launch-save", scale=1), "launch.save", "value")
+        with gr.Row(equal_height=True):
+            for key in DATA_KEYS:
+                i18n.bind(form.widget(key, t(f"launch.{key}"), form_data, scale=3 if key == "dataset.path" else 1),
+                          f"launch.{key}")
         with gr.Row():
             with gr.Column(scale=1, min_width=320):
                 with gr.Accordion(t("launch.how"), open=True) as acc_how:
@@ -255,13 +263,29 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
     gr.on([w.change for w in widgets] + [max_steps.change], preview, preview_inputs, preview_outputs,
           show_progress="hidden")
 
+    data_widgets = [form.widgets[k] for k in DATA_KEYS]
+
     def load(name):
         path = find_preset(name)
         data, _ = read_yaml(path)
-        return data, str(path), data.get("train", {}).get("max_steps", -1)
+        return data, str(path), data.get("train", {}).get("max_steps", -1), *form.values_from(data)[len(LAUNCH_KEYS):]
 
-    preset_dd.input(load, [preset_dd], [base_state, path_state, max_steps]).then(
+    preset_dd.input(load, [preset_dd], [base_state, path_state, max_steps, *data_widgets]).then(
         preview, preview_inputs, preview_outputs, show_progress="hidden")
+
+    def open_preset(name, *values, dataset: tuple[str, str] | None = None):
+        """The preset (from the Home tab), or pretrain-tiny on a dataset (from the Data tab), under the form's launch settings."""
+        try:
+            data, path, steps, *data_values = load(name)
+        except UserError as e:
+            return [gr.skip()] * (len(open_outputs) - 1) + [f"⚠ {e}"]
+        if dataset is not None:
+            data_values = list(dataset)
+        launch_values = list(values[:len(LAUNCH_KEYS)])
+        return [gr.update(value=name), data, path, steps, *data_values,
+                *preview(path, data, steps, *launch_values, *data_values)]
+
+    open_outputs = [preset_dd, base_state, path_state, max_steps, *data_widgets, *preview_outputs]
 
     def check(base, steps, *values):
         try:
@@ -380,6 +404,7 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
                 *form.values_from({**form_data, "launch": {**form_data["launch"], "zero_stage": "none"}}))
 
     return {"tab": tab, "on_load": (on_load, [lang_state], [hw_md, *preview_outputs]),
+            "open_preset": (open_preset, widgets, open_outputs),
             "relabel_plot": (lambda v, lang_: figure(v, lang_), [view_state, lang_state], [plot])}
 
 

@@ -22,6 +22,7 @@ from lab.jobs import submit
 from lab.paths import workspace
 from lab.presets import find_preset, read_yaml, validate
 from lab.rag.chain import CITATION, DEFAULT_PROMPT, cited_numbers
+from lab.rag.spec import BUNDLED_EMBEDDERS
 from lab.runs import RunStore
 
 from ..i18n import I18n
@@ -41,7 +42,8 @@ TEXT = {
     "rag.upload": ("Upload files", "ファイルをアップロード"),
     "rag.size": ("Chunk size (characters)", "チャンクの大きさ（文字数）"),
     "rag.overlap": ("Overlap (characters)", "重なり（文字数）"),
-    "rag.embedder": ("Embedding model (embedded, folder or Hub id)", "埋め込みモデル（embedded、フォルダ、Hub の ID）"),
+    "rag.embedder": ("Embedding model (embedded = English only; a folder or Hub id also works)",
+                     "埋め込みモデル（embedded は英語専用。フォルダや Hub の ID も可）"),
     "rag.tokenizer": ("BM25 tokenizer", "BM25 の形態素解析器"),
     "rag.preview": ("Preview chunks", "チャンクを確認"),
     "rag.start_index": ("Build index", "索引を作る"),
@@ -224,11 +226,11 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
                                                    label=t("rag.size"), elem_id="rag-size"), "rag.size")
                         overlap = i18n.bind(gr.Slider(0, 500, value=index_base["chunking"]["overlap"], step=10,
                                                       label=t("rag.overlap"), elem_id="rag-overlap"), "rag.overlap")
-                    with gr.Row():
-                        embedder = i18n.bind(gr.Textbox(value=index_base["embedding"]["model"], label=t("rag.embedder"),
-                                                        elem_id="rag-embedder"), "rag.embedder")
-                        tokenizer = i18n.bind(gr.Radio(["sudachi", "fugashi"], value=index_base.get("tokenizer", "sudachi"),
-                                                       label=t("rag.tokenizer"), elem_id="rag-tokenizer"), "rag.tokenizer")
+                    embedder = i18n.bind(gr.Dropdown(choices=list(BUNDLED_EMBEDDERS), value=index_base["embedding"]["model"],
+                                                     allow_custom_value=True, label=t("rag.embedder"),
+                                                     elem_id="rag-embedder"), "rag.embedder")
+                    tokenizer = i18n.bind(gr.Radio(["sudachi", "fugashi"], value=index_base.get("tokenizer", "sudachi"),
+                                                   label=t("rag.tokenizer"), elem_id="rag-tokenizer"), "rag.tokenizer")
                     with gr.Row():
                         preview_btn = i18n.bind(gr.Button(t("rag.preview"), elem_id="rag-preview-btn"), "rag.preview", "value")
                         build_btn = i18n.bind(gr.Button(t("rag.start_index"), variant="primary", elem_id="rag-build"),
@@ -338,7 +340,7 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
         data = json.loads(json.dumps(index_base))
         data.update(index=(index_ or "").strip(), docs=(docs_ or "").strip(), tokenizer=tokenizer_)
         data["chunking"] = {**data["chunking"], "size": int(size_), "overlap": int(overlap_)}
-        data["embedding"] = {**data["embedding"], "model": (embedder_ or "").strip() or "embedded"}
+        data["embedding"] = {**data["embedding"], "model": (embedder_ or "").strip() or index_base["embedding"]["model"]}
         return data
 
     def retrieval_dict(mode_, k_, dense_w, rerank_) -> dict:
@@ -410,7 +412,7 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
         from lab.rag.chunking import split_documents
         from lab.rag.loaders import list_files, load_file, source_name
         try:
-            data = validate(index_dict("default", docs_, size_, overlap_, "embedded", "sudachi"), "form")
+            data = validate(index_dict("default", docs_, size_, overlap_, "", "sudachi"), "form")
             root = resolve_input(data.docs, "docs")
             files = list_files(root)
         except UserError as e:
@@ -578,6 +580,26 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
         return [latest("rag_index"), latest("rag_eval"), *refresh(index_),
                 gr.update(choices=model_choices(store))]
 
+    # ---- opened from the Home tab: rag-index fills the index form, rag-eval every form it reads ----------------
+    def spec_values(name):
+        spec = validate(read_yaml(find_preset(name))[0], name)
+        index_values = [spec.index, spec.docs or "", spec.chunking.size, spec.chunking.overlap, spec.embedding.model,
+                        spec.tokenizer]
+        if spec.kind == "rag_index":
+            return index_values + [gr.skip()] * (len(all_eval_inputs) - n_index)
+        r, g, j = spec.retrieval, spec.generator, spec.judge
+        return index_values + [r.mode, r.k, r.dense_weight, r.rerank_model or "", g.model, g.base_url or "",
+                               g.temperature, g.max_new_tokens, g.prompt or DEFAULT_PROMPT, spec.qa,
+                               spec.max_questions or 0, j.model or "", j.base_url or "", j.api_key_env or ""]
+
+    def open_preset(name):
+        try:
+            return spec_values(name)
+        except UserError as e:
+            gr.Warning(str(e))
+            return [gr.skip()] * len(all_eval_inputs)
+
     return {"tab": tab, "on_load": (on_load, [index_name], [index_view, eval_view, *refresh_outputs, model]),
+            "open_preset": (open_preset, [], all_eval_inputs), "open_scroll": {"rag-eval": "#rag-eval-qa"},
             "relabel_plot": (lambda v, lang_: eval_figure(v.series if v else {}, lang_), [eval_view, lang_state], [eval_plot])}
 
