@@ -158,14 +158,14 @@ COURSE = (
 CSS = """
 #tab-home { max-width: 1280px; margin: 0 auto; }
 .home-section > .label-wrap span { font-size: 1.05em; font-weight: 600; }
-.home-flow { align-items: center !important; gap: 30px !important; flex-wrap: nowrap !important; }
+.home-flow { align-items: center !important; gap: 28px !important; flex-wrap: nowrap !important; }
 .home-flow > button, .home-flow-ends > button { white-space: pre-line; line-height: 1.35; min-height: 64px;
-  word-break: keep-all; overflow-wrap: anywhere;
+  word-break: keep-all; overflow-wrap: anywhere; font-size: 13px !important; padding: 6px 8px !important;
   border: 2px solid var(--color-accent) !important; position: relative; overflow: visible !important; }
-.home-flow > button::after, .home-flow-ends::before { content: "→"; position: absolute; right: -24px; top: 50%;
-  transform: translateY(-50%); font-size: 20px; color: var(--body-text-color-subdued); }
+.home-flow > button::after, .home-flow-ends::before { content: "→"; position: absolute; right: -22px; top: 50%;
+  transform: translateY(-50%); font-size: 18px; color: var(--body-text-color-subdued); }
 .home-flow-ends { position: relative; overflow: visible !important; gap: 10px !important; }
-.home-flow-ends::before { right: auto; left: -24px; }
+.home-flow-ends::before { right: auto; left: -22px; }
 .home-flow > button.home-optional { border-style: dashed !important; }
 .home-step { border-left: 4px solid var(--color-accent); padding-left: 12px !important; margin: 6px 0 !important;
   align-items: center !important; }
@@ -215,20 +215,20 @@ def card_html(name: str, kind: str, meta: dict, lang: str) -> str:
     when = lambda v: EST_WORDS.get(v, v) if ja else v  # noqa: E731
     est_text = " · ".join(f"{dev.upper()} {html.escape(when(str(est[dev])))}" for dev in ("cpu", "gpu") if dev in est)
     tags = "".join(f"<span>#{html.escape(str(t))}</span>" for t in meta.get("tags", []))
-    head = "目安の時間" if ja else "Estimated time"
+    head = TEXT["home.est"][1] + "：" if ja else TEXT["home.est"][0] + ": "
     return (f"<div class='home-card-body' id='home-card-{html.escape(name)}'>"
             f"<div class='home-card-top'><code>{html.escape(name)}.yaml</code><span class='home-kind'>{html.escape(kind)}</span></div>"
             f"<div class='home-card-title'>{html.escape(title)}</div><div class='home-card-desc'>{html.escape(desc)}</div>"
-            f"<div class='home-card-meta'>{head}: {est_text}</div><div class='home-tags'>{tags}</div></div>")
+            f"<div class='home-card-meta'>{head}{est_text}</div><div class='home-tags'>{tags}</div></div>")
 
 
 def step_html(step: Step, lang: str) -> str:
     i = 1 if lang == "ja" else 0
     goal = "<br>".join(html.escape(line) for line in step.goal[i].split("\n"))
-    look = "見るところ" if lang == "ja" else "Look at"
+    look = TEXT["home.look"][1] + "：" if lang == "ja" else TEXT["home.look"][0] + ": "
     return (f"<div class='home-step-text' id='home-step-{step.key}'><span class='home-step-badge'>{html.escape(step.badge[i])}</span>"
             f"<span class='home-step-title'>{html.escape(step.title[i])}</span><div class='home-goal'>{goal}</div>"
-            f"<div class='home-look'><b>{look}:</b> {html.escape(step.look[i])}</div></div>")
+            f"<div class='home-look'><b>{look}</b>{html.escape(step.look[i])}</div></div>")
 
 
 def _both(render, *args) -> tuple[str, str]:
