@@ -19,7 +19,7 @@ import traceback
 from backends import slurm as slurm_backend
 from backends.local import process_identity
 
-from . import run_queue
+from . import cpu_share, run_queue
 from .context import RunContext
 from .errors import UserError
 from .jobs import job_module
@@ -57,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
         launch = getattr(spec, "launch", None)
         if slot.device.startswith("cuda:") and not (launch is not None and launch.distributed):
             os.environ["CUDA_VISIBLE_DEVICES"] = slot.device.removeprefix("cuda:")  # before torch sees CUDA
+        if slot.device == "cpu":
+            cpu_share.apply(run_queue.devices())
         if launch is not None and launch.distributed:
             return supervise(run, spec, args.resume)
         result = job_module(spec.kind).run(spec, RunContext(run, resume=args.resume)) or {}

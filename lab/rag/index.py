@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..errors import UserError
-from ..paths import workspace
+from ..paths import check_writable, workspace
 
 COLLECTION = "lab_rag_chunks"
 MANIFEST = "index.json"
@@ -47,7 +47,7 @@ def index_path(name: str) -> Path:
     if not name:
         raise UserError("index: empty (give a name such as 'default' or a folder)")
     if looks_like_path(name):
-        return Path(name).expanduser().resolve()
+        return check_writable(Path(name), "index")
     if not NAME_RE.match(name):
         raise UserError(f"index: '{name}' is not a valid name (letters, digits, '.', '_' or '-', up to 127 characters)")
     return indexes_root() / name

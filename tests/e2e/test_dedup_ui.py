@@ -28,7 +28,8 @@ def test_minhash_on_the_sample_shows_clusters_with_highlighted_differences_and_t
     page.locator("#tab-dedup-button").click()  # Home is the first tab
     page.wait_for_selector("#dedup-start")
     assert page.locator("#dedup-input input, #dedup-input textarea").first.input_value() == "samples/dedup_corpus.jsonl"
-    assert page.evaluate(SCURVE) == ["scatter:201"]  # before a run: the S-curve of the form's (b, r)
+    # before a run: the S-curve of the form's (b, r); plotly draws it a moment after the tab shows
+    page.wait_for_function(f"() => JSON.stringify(({SCURVE})()) === JSON.stringify(['scatter:201'])")
     page.wait_for_function("() => document.querySelector('#dedup-command').innerText.includes('presets/dedup-minhash.yaml')")
 
     page.locator("#dedup-start").click()
@@ -36,8 +37,9 @@ def test_minhash_on_the_sample_shows_clusters_with_highlighted_differences_and_t
     assert "docs/s" in page.locator("#dedup-rate").inner_text()
     page.wait_for_function("() => document.querySelector('#dedup-summary').innerText.includes('228 → 144')")
 
-    traces = page.evaluate(SCURVE)
-    assert "scatter:201" in traces and any(t.startswith("bar:") and not t.endswith(":0") for t in traces)
+    # after the run: the verified pair similarities drawn on top of the S-curve
+    page.wait_for_function(f"""() => {{ const t = ({SCURVE})();
+        return t.includes('scatter:201') && t.some(x => x.startsWith('bar:') && !x.endsWith(':0')); }}""")
 
     page.locator("#dedup-cluster input").click()
     options = page.locator("[role=option]")

@@ -127,3 +127,13 @@ def test_fair_order_prefers_who_has_run_less_so_far():
     waiting = [t("a2", "a", 1), t("b1", "b", 2)]
     order, _ = fair_order(waiting, Counter(), None, started=Counter({"a": 1}))
     assert [x.run_id for x in order] == ["b1", "a2"]
+
+
+def test_cpu_runs_share_the_cores_between_cpu_slots(monkeypatch):
+    from lab import cpu_share
+    assert cpu_share.threads_per_run(["cpu"], cores=8) is None  # one slot: torch's own default
+    assert cpu_share.threads_per_run(["cpu", "cpu"], cores=2) == 1
+    assert cpu_share.threads_per_run(["cpu", "cpu", "cpu"], cores=8) == 2
+    assert cpu_share.threads_per_run(["cuda:0", "cuda:1"], cores=8) is None
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert cpu_share.apply(["cpu", "cpu"]) is None  # the user's choice stands

@@ -7,6 +7,7 @@ import pytest
 
 from lab import paths
 from lab.errors import UserError
+from lab.rag.index import index_path
 from lab.upload_check import check_upload
 from lab.users import check_password, generate, load_csv
 from lab.workshop import Workshop
@@ -57,6 +58,12 @@ def test_each_participant_has_a_workspace_and_paths_stay_inside(tmp_path, monkey
             paths.resolve_input(str(secret), "dataset")
         with pytest.raises(UserError, match="outside your workspace"):
             paths.resolve_input("../b/data.jsonl", "dataset")
+        # a RAG index is written: a name lands in their workspace, a folder must be inside it
+        assert index_path("notes") == tmp_path / "users" / "a" / "rag" / "notes"
+        assert index_path(str(tmp_path / "users" / "a" / "mine")) == tmp_path / "users" / "a" / "mine"
+        for elsewhere in (tmp_path / "users" / "b" / "rag" / "notes", tmp_path / "models" / "idx"):
+            with pytest.raises(UserError, match="index: .* outside your workspace"):
+                index_path(str(elsewhere))
     with ws.as_user("stranger"):  # no account: an empty workspace of nobody's
         assert paths.workspace() == tmp_path / ".workshop" / "nobody"
     assert paths.workspace() == tmp_path and not paths.confined()
