@@ -123,11 +123,19 @@ class Workshop:
             return ""
 
 
+_cpu_primed = False
+
+
 def device_load() -> dict:
     """CPU and memory use of the box, and each GPU's utilisation and memory when nvidia-smi is there."""
     import psutil
 
-    load = {"cpu_percent": psutil.cpu_percent(interval=None), "cpus": psutil.cpu_count(),
+    global _cpu_primed
+    # psutil's non-blocking figure is the use since the previous call, and 0.0 on the first: sample the first
+    # one over a short interval instead of showing an idle box that is busy.
+    cpu = psutil.cpu_percent(interval=None if _cpu_primed else 0.2)
+    _cpu_primed = True
+    load = {"cpu_percent": cpu, "cpus": psutil.cpu_count(),
             "mem_percent": psutil.virtual_memory().percent, "loadavg": os.getloadavg()[0], "gpus": []}
     if shutil.which("nvidia-smi"):
         try:
