@@ -94,6 +94,7 @@ def page(browser):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     pg = context.new_page()
     pg.set_default_timeout(30_000)
+    pg.set_default_navigation_timeout(60_000)  # a page load on a 2-core box busy with two test files and a run
     yield pg
     context.close()
 

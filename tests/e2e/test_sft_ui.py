@@ -21,7 +21,7 @@ LOSS_POINTS = """() => {
 
 
 def open_lab(page, url):
-    page.goto(url)
+    page.goto(url, wait_until="domcontentloaded")  # then wait on what the test needs, not on every sub-resource
     page.locator("button[role=tab]", has_text="SFT").first.click()
     page.wait_for_selector("#sft-start")
 
@@ -105,6 +105,7 @@ def test_finished_run_chats_beside_its_base(lab_server, page):
 
 
 def test_killing_the_ui_keeps_the_run_and_a_restarted_ui_follows_it(tiny_workspace, page):
+    browser_context = page.context
     server = LabServer(tiny_workspace).start()
     try:
         open_lab(page, server.url)
@@ -123,6 +124,11 @@ def test_killing_the_ui_keeps_the_run_and_a_restarted_ui_follows_it(tiny_workspa
         assert wait_until(lambda: events.stat().st_size > size, 60), "the run stopped when the UI died"
 
         server = LabServer(tiny_workspace, server.port).start()
+        # the user reloads: a fresh page, not the one whose connections died with the old server
+        page.close()
+        page = browser_context.new_page()
+        page.set_default_timeout(30_000)
+        page.set_default_navigation_timeout(60_000)
         open_lab(page, server.url)
         page.wait_for_function(f"() => document.querySelector('#sft-status b') && "
                                f"document.querySelector('#sft-status b').innerText === '{run_id}'")
