@@ -106,6 +106,6 @@ def check_writable(path: Path, what: str) -> Path:
     """In workshop mode, a folder the lab writes into (an index, an output) must be inside the
     participant's own workspace: the shared models and the bundled samples are read-only to them."""
     real = Path(path).expanduser().resolve()
-    if not confined() or real == workspace() or real.is_relative_to(workspace()):
+    if not confined() or real.is_relative_to(workspace()):
         return real
     raise UserError(f"{what}: {path} is outside your workspace (give a name, or a folder inside your workspace)")

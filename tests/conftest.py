@@ -9,13 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from lab import cpu_share
+
 REPO = Path(__file__).resolve().parents[1]
 
-# Test files run in parallel (pytest-xdist, `make test`): each worker's runs, servers and ranks get
-# their share of the cores, as lab/cpu_share.py gives CPU slots, instead of every torch process
+# Test files run in parallel (pytest-xdist, `make test`): each pytest worker is a CPU slot, so its runs,
+# servers and ranks get their share of the cores (lab/cpu_share.py) instead of every torch process
 # starting one OpenMP thread per core and all of them fighting (several times slower on 2 cores).
-if os.environ.get("PYTEST_XDIST_WORKER_COUNT") and not os.environ.get("OMP_NUM_THREADS"):
-    os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    cpu_share.apply(["cpu"] * int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))
 SHARED_WORKSPACE = Path(os.environ.get("LAB_TEST_MODELS_WORKSPACE", REPO / "workspace")).resolve()
 
 
