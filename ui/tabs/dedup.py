@@ -199,12 +199,13 @@ def scurve_figure(threshold: float, bands: int, rows: int, report: dict | None, 
     fig.add_vline(x=eff, line=dict(color="#0b57d0", dash="dash", width=1),
                   annotation_text=f"(1/b)^(1/r) = {eff:.2f}", annotation_position="bottom right")
     fig.update_layout(
-        title=("S 字曲線：候補になる確率と、検証した候補ペアの Jaccard 係数" if ja else
-               "S-curve: probability of becoming a candidate, and the exact Jaccard of candidate pairs"),
+        # two lines: one long line ran under plotly's toolbar at the top right
+        title=("S 字曲線：候補になる確率<br><sup>と、検証した候補ペアの Jaccard 係数</sup>" if ja else
+               "S-curve: probability of becoming a candidate<br><sup>and the exact Jaccard of candidate pairs</sup>"),
         xaxis=dict(title="Jaccard s", range=[0, 1]),
         yaxis=dict(title="P(candidate)" if not ja else "候補になる確率", range=[0, 1.05]),
         yaxis2=dict(title="ペア数" if ja else "pairs", overlaying="y", side="right", showgrid=False, rangemode="tozero"),
-        barmode="overlay", height=400, margin=dict(l=60, r=60, t=50, b=40), legend=dict(orientation="h", y=-0.2),
+        barmode="overlay", height=420, margin=dict(l=60, r=60, t=70, b=40), legend=dict(orientation="h", y=-0.2),
         uirevision="keep")
     return fig
 
