@@ -92,11 +92,16 @@ def browser():
 @pytest.fixture
 def page(browser):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    yield new_page(context)
+    context.close()
+
+
+def new_page(context):
+    """A page with the suite's timeouts (also for a test that opens a second page, e.g. after a reload)."""
     pg = context.new_page()
     pg.set_default_timeout(30_000)
     pg.set_default_navigation_timeout(60_000)  # a page load on a 2-core box busy with two test files and a run
-    yield pg
-    context.close()
+    return pg
 
 
 def screenshot(page, name: str) -> None:

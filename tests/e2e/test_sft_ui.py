@@ -8,7 +8,7 @@ import pytest
 
 from backends.local import is_alive, wait_until
 from tests.conftest import lab
-from tests.e2e.conftest import LabServer, screenshot
+from tests.e2e.conftest import LabServer, new_page, screenshot
 
 pytestmark = pytest.mark.e2e
 
@@ -126,9 +126,7 @@ def test_killing_the_ui_keeps_the_run_and_a_restarted_ui_follows_it(tiny_workspa
         server = LabServer(tiny_workspace, server.port).start()
         # the user reloads: a fresh page, not the one whose connections died with the old server
         page.close()
-        page = browser_context.new_page()
-        page.set_default_timeout(30_000)
-        page.set_default_navigation_timeout(60_000)
+        page = new_page(browser_context)
         open_lab(page, server.url)
         page.wait_for_function(f"() => document.querySelector('#sft-status b') && "
                                f"document.querySelector('#sft-status b').innerText === '{run_id}'")
