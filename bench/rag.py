@@ -9,8 +9,9 @@ plain LangChain + Chroma baseline with the same embedder.
    default fusion). Figures: recall@1, recall@5 (a chunk of the gold source among the first 1 / 5)
    and MRR (1 / rank of the first gold chunk within the 5, 0 if none), overall and per kind of
    question: `keyword` (the question uses the passage's own words, names or codes), `paraphrase`
-   (the same need in other words) and `cross-lingual` (English question, Japanese passage or the
-   other way round). Beside them: per-question wins and losses of hybrid against each side, the
+   (the same need in other words), `cross-lingual` (English question, Japanese passage or the
+   other way round) and `identifier` (a short query around a model number, display code, command or
+   clause number, as typed into a support search box; added in session 4, see the RAG issue note). Beside them: per-question wins and losses of hybrid against each side, the
    baseline's dense search over the same chunks, and the fusion settings on a grid, chosen on one
    half of the questions (odd positions) and reported on the other half (even), so the reported
    hybrid figure is not tuned on the questions it is measured on.
@@ -93,7 +94,7 @@ def time_queries(fn, queries: list[str]) -> dict:
     return {**percentiles(samples), "cpu_p50_ms": round(statistics.median(cpu) * 1000, 2)}
 
 
-KINDS = ("keyword", "paraphrase", "cross-lingual")
+KINDS = ("keyword", "paraphrase", "cross-lingual", "identifier")
 FUSION_GRID = [(w, c) for w in (0.3, 0.5, 0.7) for c in (10, 60)]  # dense weight (BM25 gets the rest), rrf_c
 
 

@@ -216,6 +216,6 @@ def test_bundled_qa_set_points_at_bundled_documents():
     # the set mixes questions in the passage's own words with paraphrases and other-language ones, in
     # the order the e2e test relies on (the first two are about fujisan.md)
     kinds = [json.loads(line)["kind"] for line in (SAMPLES_DIR / "rag_qa.jsonl").read_text(encoding="utf-8").splitlines()]
-    assert len(kinds) == len(rows) and set(kinds) == {"keyword", "paraphrase", "cross-lingual"}
+    assert len(kinds) == len(rows) and set(kinds) == {"keyword", "paraphrase", "cross-lingual", "identifier"}
     assert min(kinds.count(k) for k in set(kinds)) >= 10
     assert [r.sources for r in rows[:2]] == [["fujisan.md"], ["fujisan.md"]]
