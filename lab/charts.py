@@ -39,13 +39,14 @@ def _xy(points):
 
 
 def training_figure(series: dict[str, list[tuple[float, float]]], log_y: bool = False,
-                    titles: tuple[str, ...] | None = None, panels=PANELS) -> go.Figure:
+                    titles: tuple[str, ...] | None = None, panels=PANELS,
+                    empty_text: str = "waiting for the first logged step…") -> go.Figure:
     """One subplot per panel (two per row); each panel draws the series it names. Once there is data,
     panels with nothing to draw (e.g. KTO's KL in a DPO run) are left out rather than shown empty."""
     titles = titles or tuple(p[0] for p in panels)
     if not any(series.values()):  # nothing yet: one quiet panel instead of a grid of empty axes
         fig = go.Figure()
-        fig.add_annotation(text="waiting for the first logged step…", showarrow=False, font=dict(size=14, color="#888"),
+        fig.add_annotation(text=empty_text, showarrow=False, font=dict(size=14, color="#888"),
                            xref="paper", yref="paper", x=0.5, y=0.5)
         fig.update_layout(height=160, margin=dict(l=20, r=20, t=20, b=20), xaxis_visible=False, yaxis_visible=False)
         return fig

@@ -51,6 +51,7 @@ COMMON_TEXT = {
     "max_new_tokens": ("Max new tokens", "最大生成トークン数"),
     "temperature": ("Temperature", "温度"),
     "no_run": ("No run yet: load a preset and press Start.", "まだ実行はありません。プリセットを読み込んで「開始」を押してください。"),
+    "waiting": ("waiting for the first logged step…", "最初のステップの記録を待っています…"),
     "to_judge": ("Compare both in the Judge tab", "両方を審査タブで比べる"),
     # form fields, keyed by their spec key
     "model.name": ("Model (tiny, run:ID, folder or Hub id)", "モデル（tiny、run:ID、フォルダ、Hub の ID）"),
@@ -173,7 +174,7 @@ def build_train_tab(cfg: TrainTab, store: RunStore, i18n: I18n, lang_state: gr.S
         series = dict(view.series) if view else {}
         if view is not None:
             series.update(cfg.extra_series(store, view))
-        return training_figure(series, log_on, cfg.panel_titles[lang_], cfg.panels)
+        return training_figure(series, log_on, cfg.panel_titles[lang_], cfg.panels, i18n.t("waiting", lang_))
 
     with gr.Tab(tt("tab"), id=p, elem_id=f"tab-{p}") as tab:
         i18n.bind(tab, f"{p}.tab")
@@ -204,7 +205,7 @@ def build_train_tab(cfg: TrainTab, store: RunStore, i18n: I18n, lang_state: gr.S
                     i18n.bind(acc1, "model_data")
                     for key in cfg.model_data_keys:
                         i18n.bind(form.widget(key, _label(i18n, p, key, lang), form_data), _label_key(i18n, p, key))
-                    upload = i18n.bind(gr.File(label=t("upload_data"), file_types=[".jsonl", ".json"], height=90,
+                    upload = i18n.bind(gr.File(label=t("upload_data"), file_types=[".jsonl", ".json"],
                                                elem_id=f"{p}-upload"), "upload_data")
                 with gr.Accordion(t("training"), open=True) as acc2:
                     i18n.bind(acc2, "training")
@@ -395,7 +396,8 @@ def build_train_tab(cfg: TrainTab, store: RunStore, i18n: I18n, lang_state: gr.S
     return {"tab": tab, "on_load": (on_load, [], [watch_dd, view_state, timer]),
             "open_preset": (open_preset, [], [preset_dd, *preset_outputs]),
             "use_dataset": (use_dataset, [form.widgets[k] for k in dataset_keys]),
-            "relabel_plot": (lambda v, on, lang_: figure(v, on, lang_), [view_state, log_y, lang_state], [plot]),
+            "relabel_plot": (lambda v, on, lang_: (figure(v, on, lang_), status_html(p, v, i18n.t("no_run", lang_))),
+                             [view_state, log_y, lang_state], [plot, status]),
             "to_judge": to_judge, "form": form, "view_state": view_state, "base_state": base_state, "path_state": path_state,
             "watch": watch_dd, "preset_outputs": preset_outputs, "fill": fill}
 

@@ -752,12 +752,13 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
         pick = (active or ids or [None])[0]
         return gr.update(choices=ids, value=pick), (RunView.open(store, pick) if pick else None), None, gr.Timer(active=bool(pick))
 
-    def relabel(results, threshold, bands, rows, lang_, cid):
+    def relabel(results, threshold, bands, rows, lang_, cid, view):
         report = (results or {}).get("report")
         c = next((c for c in (results or {}).get("clusters", []) if c["cluster_id"] == cid), None)
         modes = [(i18n.t(f"{P}.br_auto", lang_), "auto"), (i18n.t(f"{P}.br_manual", lang_), "manual")]
         return (scurve_figure(float(threshold), int(bands or 1), int(rows or 1), report, lang_), counts_figure(report, lang_),
-                summary_md(report, lang_), cluster_html(c, report, lang_), handoff_md(report, lang_), gr.update(choices=modes))
+                summary_md(report, lang_), cluster_html(c, report, lang_), handoff_md(report, lang_), gr.update(choices=modes),
+                status_html(view, i18n.t(f"{P}.no_run", lang_)))
 
     # the hand-off buttons show once there is a kept corpus to hand off (app.py wires them to the other tabs)
     handoff.change(lambda md: gr.update(visible=bool(md)), [handoff], [handoff_row], show_progress="hidden")
@@ -768,6 +769,6 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
     return {"tab": tab, "on_load": (on_load, [], [watch_dd, view_state, results_state, timer]),
             "open_preset": (open_preset, [], [preset_dd, base_state, path_state, *widgets, command, error_md]),
             "use_sft": use_sft, "use_pretrain": use_pretrain, "kept_path": kept_path,
-            "relabel_plot": (relabel, [results_state, w["threshold"], w["bands"], w["rows"], lang_state, cluster_dd],
-                             [scurve, counts, summary, cluster_view, handoff, w["br_mode"]]),
+            "relabel_plot": (relabel, [results_state, w["threshold"], w["bands"], w["rows"], lang_state, cluster_dd, view_state],
+                             [scurve, counts, summary, cluster_view, handoff, w["br_mode"], status]),
             "widgets": w, "view_state": view_state, "results_state": results_state}

@@ -100,13 +100,13 @@ ITEM_COLUMNS = ["key", "question_id", "category", "model_1", "model_2", "verdict
 SINGLE_COLUMNS = ["key", "question_id", "category", "model", "score", "verdict", "human"]
 ALL = "(all)"
 CHART = {
-    "en": {"judged": "judgments", "live_win": "adjusted win rate (running)", "live_bias": "consistency · unparsed",
+    "en": {"waiting": "waiting for the first judgment…", "judged": "judgments", "live_win": "adjusted win rate (running)", "live_bias": "consistency · unparsed",
            "wlt": "win / loss / tie", "adjusted": "adjusted win rate, 95% CI", "bt": "Bradley–Terry rating, 95% CI",
            "score": "mean score, 95% CI", "category": "adjusted win rate by category", "category_score": "mean score by category",
            "length": "verdict vs answer length", "log_ratio": "log(len A / len B)", "verdict": "verdict (+1 A, −1 B)",
            "first": "first-position share", "win": "win", "loss": "loss", "tie": "tie",
            "metric": "score"},
-    "ja": {"judged": "判定数", "live_win": "調整勝率（途中経過）", "live_bias": "一貫性・判定不能率",
+    "ja": {"waiting": "最初の判定を待っています…", "judged": "判定数", "live_win": "調整勝率（途中経過）", "live_bias": "一貫性・判定不能率",
            "wlt": "勝ち／負け／引き分け", "adjusted": "調整勝率と 95% 信頼区間", "bt": "Bradley–Terry レーティングと 95% 信頼区間",
            "score": "平均点と 95% 信頼区間", "category": "カテゴリ別の調整勝率", "category_score": "カテゴリ別の平均点",
            "length": "判定と回答の長さ", "log_ratio": "log(A の長さ / B の長さ)", "verdict": "判定（+1 が A、−1 が B）",
@@ -216,8 +216,14 @@ def _layout(fig: go.Figure, height: int = 320) -> go.Figure:
 
 def live_figure(view: RunView | None, lang: str) -> go.Figure:
     c = CHART[lang]
-    fig = make_subplots(rows=1, cols=2, subplot_titles=(c["live_win"], c["live_bias"]), horizontal_spacing=0.1)
     series = view.series if view else {}
+    if not any(points for points in series.values()):  # nothing yet: one quiet line, as the training charts do
+        fig = go.Figure()
+        fig.add_annotation(text=c["waiting"], showarrow=False, font=dict(size=14, color="#888"), xref="paper", yref="paper",
+                           x=0.5, y=0.5)
+        fig.update_layout(height=160, margin=dict(l=20, r=20, t=20, b=20), xaxis_visible=False, yaxis_visible=False)
+        return fig
+    fig = make_subplots(rows=1, cols=2, subplot_titles=(c["live_win"], c["live_bias"]), horizontal_spacing=0.1)
     for name, points in series.items():
         if name.startswith(("adjusted_win_rate/", "mean_score/")) or name in ("position_consistency", "unparsed_rate"):
             col = 1 if "/" in name else 2
@@ -509,12 +515,12 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
                         with gr.Accordion(t("questions"), open=True) as acc_q:
                             b(acc_q, "questions")
                             q_path = b(gr.Textbox(values0[0], label=t("questions_path"), elem_id="judge-questions-path"), "questions_path")
-                            with gr.Row(equal_height=True):
-                                q_max = b(gr.Number(values0[2], precision=0, minimum=0, label=t("max_questions"),
-                                                    elem_id="judge-max-questions", scale=2), "max_questions")
-                                # Not re-labelled on a language switch: an update to an UploadButton is read as a file.
-                                q_upload = gr.UploadButton(t("upload"), file_types=[".jsonl"], elem_id="judge-upload",
-                                                           size="sm", scale=1)
+                            q_max = b(gr.Number(values0[2], precision=0, minimum=0, label=t("max_questions"),
+                                                elem_id="judge-max-questions"), "max_questions")
+                            # A file box like the other tabs' (an UploadButton cannot be re-labelled: Gradio
+                            # reads an update to it as a file, which broke the language switch).
+                            q_upload = b(gr.File(label=t("upload"), file_types=[".jsonl"],
+                                                 elem_id="judge-upload"), "upload")
                             q_categories = b(gr.CheckboxGroup(choices=_categories(values0[0]), value=values0[1],
                                                               label=t("categories"), elem_id="judge-categories"), "categories")
                             q_preview = gr.Dataframe(_question_preview(values0[0]), interactive=False, max_height=240,
@@ -524,7 +530,7 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
                             b(acc_c, "contestants")
                             contestants = gr.Dataframe(values0[3], headers=CONTESTANT_COLUMNS, interactive=True,
                                                        datatype=["str", "str", "str", "number", "number"],
-                                                       elem_id="judge-contestants", wrap=True)
+                                                       elem_id="judge-contestants", wrap=False)
                             with gr.Row(equal_height=True):
                                 add_dd = b(gr.Dropdown(model_choices(store), value="tiny", allow_custom_value=True,
                                                        label=t("add_model"), elem_id="judge-add-model", scale=3), "add_model")
@@ -626,7 +632,9 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
                         e_compare = b(gr.CheckboxGroup(_eval_ids(store), label=t("eval_compare"), elem_id="judge-eval-compare"), "eval_compare")
                         e_table = gr.Dataframe(pd.DataFrame(), interactive=False, elem_id="judge-eval-table", wrap=True)
                         e_plot = gr.Plot(metrics_figure([], lang), elem_id="judge-eval-plot", show_label=False)
-        timer = gr.Timer(1.0)
+        # on only while a judge or eval run is watched and not yet drawn finished: every tick costs the page a pass
+        # over all its components, so an idle timer would slow every click
+        timer = gr.Timer(1.0, active=False)
 
     widgets = [q_path, q_categories, q_max, contestants, j_url, j_model, j_method, j_mode, j_baseline, j_lang, j_ref, j_conc, j_tokens]
 
@@ -703,10 +711,10 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
             run = submit(store, validate(form_dict(base, list(values)), "form"))
         except UserError as e:
             gr.Warning(str(e))
-            return gr.skip(), f"⚠ {e}", gr.skip()
-        return RunView.open(store, run.id), "", gr.update(choices=run_ids(), value=run.id)
+            return gr.skip(), f"⚠ {e}", gr.skip(), gr.skip()
+        return RunView.open(store, run.id), "", gr.update(choices=run_ids(), value=run.id), gr.Timer(active=True)
 
-    start_btn.click(start, [base_state, *widgets], [view_state, error_md, watch_dd])
+    start_btn.click(start, [base_state, *widgets], [view_state, error_md, watch_dd, timer])
 
     def stop(view):
         if view is not None:
@@ -757,9 +765,10 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
 
     def watched(run_id, view, lang_, category, winner, inconsistent):
         new_view = view if (view is not None and view.run_id == run_id) else (RunView.open(store, run_id) if run_id else None)
-        return (new_view, *show_results(run_id, lang_, category, winner, inconsistent))
+        return (new_view, *show_results(run_id, lang_, category, winner, inconsistent), gr.Timer(active=new_view is not None))
 
-    watch_dd.input(watched, [watch_dd, view_state, lang_state, f_category, f_winner, f_inconsistent], [view_state, *result_outputs])
+    watch_dd.input(watched, [watch_dd, view_state, lang_state, f_category, f_winner, f_inconsistent],
+                   [view_state, *result_outputs, timer])
 
     def filter_items(run_id, category, winner, inconsistent):
         result = load_result(run_id)
@@ -835,10 +844,10 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
             run = submit(store, validate(eval_dict(*values), "form"))
         except UserError as e:
             gr.Warning(str(e))
-            return gr.skip(), f"⚠ {e}"
-        return RunView.open(store, run.id), ""
+            return gr.skip(), f"⚠ {e}", gr.skip()
+        return RunView.open(store, run.id), "", gr.Timer(active=True)
 
-    e_start.click(start_eval, eval_widgets, [eval_view_state, e_error])
+    e_start.click(start_eval, eval_widgets, [eval_view_state, e_error, timer])
 
     def compare(run_ids_, lang_):
         rows = eval_rows(store, run_ids_)
@@ -849,14 +858,16 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
     # ---- live updates -------------------------------------------------------------------------------------
     def tick(view, eval_view, lang_, category, winner, inconsistent, selected_evals):
         out = []
-        if view is not None and view.poll(store):
+        judge_new = view is not None and view.poll(store)
+        eval_new = eval_view is not None and eval_view.poll(store)
+        if judge_new:
             finished_now = view.finished and view.rendered_final
             out += [view, live_figure(view, lang_), status_html("judge", view, i18n.t("judge.no_run", lang_)),
                     "\n".join(view.logs[-12:])]
             out += list(show_results(view.run_id, lang_, category, winner, inconsistent)) if finished_now else [gr.skip()] * len(result_outputs)
         else:
             out += [gr.skip()] * (4 + len(result_outputs))
-        if eval_view is not None and eval_view.poll(store):
+        if eval_new:
             out += [eval_view, status_html("judge-eval", eval_view, i18n.t("judge.no_eval_run", lang_))]
             if eval_view.finished and eval_view.rendered_final:
                 chosen = list(dict.fromkeys((selected_evals or []) + [eval_view.run_id]))
@@ -865,10 +876,11 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
                 out += [gr.skip()]
         else:
             out += [gr.skip()] * 3
-        return out
+        done = all(v is None or v.finished for v in (view, eval_view))
+        return out + [gr.Timer(active=False) if not (judge_new or eval_new) and done else gr.skip()]
 
     timer.tick(tick, [view_state, eval_view_state, lang_state, f_category, f_winner, f_inconsistent, e_compare],
-               [view_state, live_plot, status, log_box, *result_outputs, eval_view_state, e_status, e_compare],
+               [view_state, live_plot, status, log_box, *result_outputs, eval_view_state, e_status, e_compare, timer],
                show_progress="hidden")
 
     def on_load(lang_):
@@ -878,10 +890,12 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
         view = RunView.open(store, pick) if pick else None
         return (gr.update(choices=ids, value=pick), view, *show_results(pick, lang_, ALL, ALL, False),
                 gr.update(choices=_eval_ids(store)), gr.update(choices=model_choices(store)),
-                gr.update(choices=model_choices(store)))
+                gr.update(choices=model_choices(store)), gr.Timer(active=view is not None))
 
-    def relabel(view, lang_, run_id, category, winner, inconsistent):
-        return (live_figure(view, lang_), *show_results(run_id, lang_, category, winner, inconsistent))
+    def relabel(view, eval_view, lang_, run_id, category, winner, inconsistent):
+        return (live_figure(view, lang_), status_html("judge", view, i18n.t("judge.no_run", lang_)),
+                status_html("judge-eval", eval_view, i18n.t("judge.no_eval_run", lang_)),
+                *show_results(run_id, lang_, category, winner, inconsistent))
 
     # ---- opened from the Home tab ------------------------------------------------------------------------
     def open_preset(name):
@@ -901,9 +915,9 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
     open_outputs = [preset_dd, base_state, path_state, *widgets, command, error_md, *eval_widgets, sections]
 
     return {"tab": tab, "contestants": contestants, "open_preset": (open_preset, [], open_outputs),
-            "on_load": (on_load, [lang_state], [watch_dd, view_state, *result_outputs, e_compare, add_dd, e_model]),
-            "relabel_plot": (relabel, [view_state, lang_state, watch_dd, f_category, f_winner, f_inconsistent],
-                             [live_plot, *result_outputs])}
+            "on_load": (on_load, [lang_state], [watch_dd, view_state, *result_outputs, e_compare, add_dd, e_model, timer]),
+            "relabel_plot": (relabel, [view_state, eval_view_state, lang_state, watch_dd, f_category, f_winner, f_inconsistent],
+                             [live_plot, status, e_status, *result_outputs])}
 
 
 def _categories(path: str) -> list[str]:

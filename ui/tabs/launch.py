@@ -119,9 +119,12 @@ def rank_panels(series: dict) -> tuple:
             ("memory", ranks_mem or ("rss_mb",)), ("throughput", ("tokens_per_second",)))
 
 
+WAITING = {"en": "waiting for the first logged step…", "ja": "最初のステップの記録を待っています…"}
+
+
 def figure(view: RunView | None, lang: str) -> go.Figure:
     series = view.series if view else {}
-    return training_figure(series, False, PANELS_TITLES[lang], rank_panels(series))
+    return training_figure(series, False, PANELS_TITLES[lang], rank_panels(series), WAITING[lang])
 
 
 def _training_presets() -> list[str]:
@@ -228,7 +231,7 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
                 cmp_btn = i18n.bind(gr.Button(t("launch.estimate"), elem_id="plan-cmp-go"), "launch.estimate", "value")
                 cmp_out = gr.Markdown(elem_id="plan-cmp-out")
                 cmp_plot = gr.Plot(elem_id="plan-cmp-plot", show_label=False)
-        timer = gr.Timer(1.0)
+        timer = gr.Timer(1.0, active=False)  # on only while a run is watched and not yet drawn finished
 
     widgets = form.components()
 
@@ -321,10 +324,10 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
             run = submit(store, validate(spec_dict(base, steps, values), "form"))
         except UserError as e:
             gr.Warning(str(e))
-            return gr.skip(), f"⚠ {e}"
-        return RunView.open(store, run.id), ""
+            return gr.skip(), f"⚠ {e}", gr.skip()
+        return RunView.open(store, run.id), "", gr.Timer(active=True)
 
-    start_btn.click(start, [base_state, max_steps, *widgets], [view_state, error_md])
+    start_btn.click(start, [base_state, max_steps, *widgets], [view_state, error_md, timer])
 
     def stop(view):
         if view is not None:
@@ -334,11 +337,14 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
     stop_btn.click(stop, [view_state], None)
 
     def tick(view, lang_):
+        """Nothing new: skip; once the run has ended and been drawn so, nothing will be: the timer stops (every
+        tick costs the page a pass over all its components, so an idle timer slows every click)."""
         if view is None or not view.poll(store):
-            return gr.skip(), gr.skip(), gr.skip()
-        return view, figure(view, lang_), status_html("launch", view, i18n.t("launch.no_run", lang_))
+            stop = view is None or view.finished
+            return gr.skip(), gr.skip(), gr.skip(), gr.Timer(active=False) if stop else gr.skip()
+        return view, figure(view, lang_), status_html("launch", view, i18n.t("launch.no_run", lang_)), gr.skip()
 
-    timer.tick(tick, [view_state, lang_state], [view_state, plot, status], show_progress="hidden")
+    timer.tick(tick, [view_state, lang_state], [view_state, plot, status, timer], show_progress="hidden")
 
     # ---- planners -------------------------------------------------------------------------------------
     def memory(model, params, largest, gpn, nodes):
@@ -405,7 +411,8 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
 
     return {"tab": tab, "on_load": (on_load, [lang_state], [hw_md, *preview_outputs]),
             "open_preset": (open_preset, widgets, open_outputs),
-            "relabel_plot": (lambda v, lang_: figure(v, lang_), [view_state, lang_state], [plot])}
+            "relabel_plot": (lambda v, lang_: (figure(v, lang_), status_html("launch", v, i18n.t("launch.no_run", lang_))),
+                             [view_state, lang_state], [plot, status])}
 
 
 def _zip(files: dict[str, str], spec) -> str:

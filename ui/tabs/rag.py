@@ -333,7 +333,10 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
                                        "rag.evidence_n")
                 evidence_detail = i18n.bind(gr.Code(language="json", label=t("rag.evidence_detail"), interactive=False, max_lines=30,
                                                     elem_id="rag-evidence-detail", scale=4), "rag.evidence_detail")
-        timer = gr.Timer(1.0)
+        # one timer per job, on only while its run is watched and not yet drawn finished: every tick costs the
+        # page a pass over all its components, so idle timers would slow every click
+        index_timer = gr.Timer(1.0, active=False)
+        eval_timer = gr.Timer(1.0, active=False)
 
     # ---- specs from the form -------------------------------------------------------------------------
     def index_dict(index_, docs_, size_, overlap_, embedder_, tokenizer_) -> dict:
@@ -437,10 +440,10 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
             run = submit(store, validate(index_dict(*values), "form"))
         except UserError as e:
             gr.Warning(str(e))
-            return gr.skip(), f"⚠ {e}"
-        return RunView.open(store, run.id), ""
+            return gr.skip(), f"⚠ {e}", gr.skip()
+        return RunView.open(store, run.id), "", gr.Timer(active=True)
 
-    build_btn.click(start_index, index_inputs, [index_view, index_error])
+    build_btn.click(start_index, index_inputs, [index_view, index_error, index_timer])
 
     def stop_run(view):
         if view is not None:
@@ -475,13 +478,14 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
 
     def tick_index(view, index_, lang_):
         if view is None or not view.poll(store):
-            return [gr.skip()] * (3 + len(refresh_outputs))
+            stop = view is None or view.finished
+            return [gr.skip()] * (3 + len(refresh_outputs)) + [gr.Timer(active=False) if stop else gr.skip()]
         log_text = "\n".join(view.logs[-8:])
         tables = refresh(index_) if view.finished else [gr.skip()] * len(refresh_outputs)
-        return [view, status_html("rag-index", view, i18n.t("rag.no_index_run", lang_)), log_text, *tables]
+        return [view, status_html("rag-index", view, i18n.t("rag.no_index_run", lang_)), log_text, *tables, gr.skip()]
 
-    timer.tick(tick_index, [index_view, index_name, lang_state],
-               [index_view, index_status, index_log, *refresh_outputs], show_progress="hidden")
+    index_timer.tick(tick_index, [index_view, index_name, lang_state],
+                     [index_view, index_status, index_log, *refresh_outputs, index_timer], show_progress="hidden")
 
     # ---- chat -----------------------------------------------------------------------------------------------
     def toggle_plain(on):
@@ -540,23 +544,24 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
             run = submit(store, validate(eval_dict(idx, ret, gen, *ev), "form"))
         except UserError as e:
             gr.Warning(str(e))
-            return gr.skip(), f"⚠ {e}"
-        return RunView.open(store, run.id), ""
+            return gr.skip(), f"⚠ {e}", gr.skip()
+        return RunView.open(store, run.id), "", gr.Timer(active=True)
 
-    eval_btn.click(start_eval, all_eval_inputs, [eval_view, eval_error])
+    eval_btn.click(start_eval, all_eval_inputs, [eval_view, eval_error, eval_timer])
 
     def tick_eval(view, lang_, selected):
         if view is None or not view.poll(store):
-            return [gr.skip()] * 5
+            stop = view is None or view.finished
+            return [gr.skip()] * 5 + [gr.Timer(active=False) if stop else gr.skip()]
         from lab.rag.evaluate import read_evidence
         records = read_evidence(store.get(view.run_id).dir)
         choices = [str(r["n"]) for r in records]
         pick = selected if selected in choices else (choices[0] if choices else None)
         return (view, status_html("rag-eval", view, i18n.t("rag.no_eval_run", lang_)), eval_figure(view.series, lang_),
-                evidence_table(records), gr.update(choices=choices, value=pick))
+                evidence_table(records), gr.update(choices=choices, value=pick), gr.skip())
 
-    timer.tick(tick_eval, [eval_view, lang_state, evidence_n], [eval_view, eval_status, eval_plot, evidence, evidence_n],
-               show_progress="hidden")
+    eval_timer.tick(tick_eval, [eval_view, lang_state, evidence_n],
+                    [eval_view, eval_status, eval_plot, evidence, evidence_n, eval_timer], show_progress="hidden")
 
     def show_evidence(view, n):
         if view is None or not n:
@@ -577,8 +582,9 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
         return RunView.open(store, pick) if pick else None
 
     def on_load(index_):
-        return [latest("rag_index"), latest("rag_eval"), *refresh(index_),
-                gr.update(choices=model_choices(store))]
+        index_run, eval_run = latest("rag_index"), latest("rag_eval")
+        return [index_run, eval_run, *refresh(index_), gr.update(choices=model_choices(store)),
+                gr.Timer(active=index_run is not None), gr.Timer(active=eval_run is not None)]
 
     # ---- opened from the Home tab: rag-index fills the index form, rag-eval every form it reads ----------------
     def spec_values(name):
@@ -599,7 +605,10 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
             gr.Warning(str(e))
             return [gr.skip()] * len(all_eval_inputs)
 
-    return {"tab": tab, "on_load": (on_load, [index_name], [index_view, eval_view, *refresh_outputs, model]),
+    return {"tab": tab, "on_load": (on_load, [index_name], [index_view, eval_view, *refresh_outputs, model, index_timer, eval_timer]),
             "open_preset": (open_preset, [], all_eval_inputs), "open_scroll": {"rag-eval": "#rag-eval-qa"},
-            "relabel_plot": (lambda v, lang_: eval_figure(v.series if v else {}, lang_), [eval_view, lang_state], [eval_plot])}
+            "relabel_plot": (lambda v, iv, lang_: (eval_figure(v.series if v else {}, lang_),
+                                                    status_html("rag-eval", v, i18n.t("rag.no_eval_run", lang_)),
+                                                    status_html("rag-index", iv, i18n.t("rag.no_index_run", lang_))),
+                             [eval_view, index_view, lang_state], [eval_plot, eval_status, index_status])}
 
