@@ -106,7 +106,7 @@ def hardware_markdown(lang: str) -> str:
                   f"{'' if g['utilization'] is None else str(g['utilization']) + '%'} | {'✓' if g['bf16'] else '–'} |"
                   for g in hw["gpus"]]
     else:
-        lines.append("" if not ja else "")
+        lines.append("")
         lines.append("GPU なし：CPU で gloo バックエンドの分散学習（torchrun / accelerate）を実行できます。" if ja else
                      "No GPU: distributed runs use CPU processes with the gloo backend (torchrun / accelerate).")
     return "\n".join(lines)
@@ -411,8 +411,9 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
 
     return {"tab": tab, "on_load": (on_load, [lang_state], [hw_md, *preview_outputs]),
             "open_preset": (open_preset, widgets, open_outputs),
-            "relabel_plot": (lambda v, lang_: (figure(v, lang_), status_html("launch", v, i18n.t("launch.no_run", lang_))),
-                             [view_state, lang_state], [plot, status])}
+            "relabel_plot": (lambda v, lang_: (figure(v, lang_), status_html("launch", v, i18n.t("launch.no_run", lang_)),
+                                               hardware_markdown(lang_)),
+                             [view_state, lang_state], [plot, status, hw_md])}
 
 
 def _zip(files: dict[str, str], spec) -> str:

@@ -607,8 +607,9 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
 
     return {"tab": tab, "on_load": (on_load, [index_name], [index_view, eval_view, *refresh_outputs, model, index_timer, eval_timer]),
             "open_preset": (open_preset, [], all_eval_inputs), "open_scroll": {"rag-eval": "#rag-eval-qa"},
-            "relabel_plot": (lambda v, iv, lang_: (eval_figure(v.series if v else {}, lang_),
-                                                    status_html("rag-eval", v, i18n.t("rag.no_eval_run", lang_)),
-                                                    status_html("rag-index", iv, i18n.t("rag.no_index_run", lang_))),
-                             [eval_view, index_view, lang_state], [eval_plot, eval_status, index_status])}
+            "relabel_plot": (lambda v, iv, hits, lang_: (eval_figure(v.series if v else {}, lang_),
+                                                          status_html("rag-eval", v, i18n.t("rag.no_eval_run", lang_)),
+                                                          status_html("rag-index", iv, i18n.t("rag.no_index_run", lang_)),
+                                                          gr.skip() if hits else chunks_html([], set(), i18n, lang_)),
+                             [eval_view, index_view, hits_state, lang_state], [eval_plot, eval_status, index_status, chunks_panel])}
 
