@@ -75,7 +75,10 @@ def training_figure(series: dict[str, list[tuple[float, float]]], log_y: bool = 
     return fig
 
 
-def overlay_figure(per_run: dict[str, list[tuple[float, float]]], metric: str, log_y: bool = False) -> go.Figure:
+def overlay_figure(per_run: dict[str, list[tuple[float, float]]], metric: str, log_y: bool = False,
+                   hint: str = "Tick runs under 'Overlay runs' to draw their curves here",
+                   no_values: str = "No '{metric}' values in the selected runs yet") -> go.Figure:
+    """`hint` shows while no run is ticked, `no_values` (with {metric}) when the ticked runs lack the metric."""
     fig = go.Figure()
     for run_id, points in per_run.items():
         if points:
@@ -85,8 +88,7 @@ def overlay_figure(per_run: dict[str, list[tuple[float, float]]], metric: str, l
                       yaxis_type="log" if log_y else "linear", legend=dict(orientation="h", y=-0.2), uirevision="keep")
     if not fig.data:  # say what to do instead of drawing an empty grid
         fig.update_layout(xaxis_visible=False, yaxis_visible=False, annotations=[dict(
-            text="Tick runs under 'Overlay runs' to draw their curves here" if not per_run
-            else f"No '{metric}' values in the selected runs yet", showarrow=False, font=dict(size=15, color="#666"),
+            text=hint if not per_run else no_values.format(metric=metric), showarrow=False, font=dict(size=15, color="#666"),
             xref="paper", yref="paper", x=0.5, y=0.5)])
     return fig
 

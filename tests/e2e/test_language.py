@@ -23,6 +23,7 @@ FRESH = {
     "judge": [("#judge-status", "No judge run yet", "まだ評価の実行はありません"),
               ("#judge-live-plot", "waiting for the first judgment", "最初の判定を待っています"),
               ("#judge-upload", "Import your own questions", "自分の質問を取り込む")],
+    "runs": [("#runs-plot", "Tick runs under", "「重ねて表示する実行」で")],
 }
 
 

@@ -33,6 +33,9 @@ TEXT = {
     "runs_tab": ("Runs", "実行一覧"),
     "refresh": ("Refresh", "更新"),
     "compare": ("Overlay runs", "重ねて表示する実行"),
+    "overlay_hint": ("Tick runs under 'Overlay runs' to draw their curves here",
+                     "「重ねて表示する実行」で実行を選ぶと、その曲線がここに描かれます"),
+    "overlay_no_values": ("No '{metric}' values in the selected runs yet", "選んだ実行にはまだ「{metric}」の値がありません"),
     "metric": ("Metric", "指標"),
     "runs_log_y": ("Log scale", "対数目盛"),
     "detail": ("Run details", "実行の詳細"),
@@ -114,7 +117,8 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
                 metric = i18n.bind(gr.Dropdown(METRICS, value="loss", label=t("metric"), elem_id="runs-metric",
                                                allow_custom_value=True), "metric")
                 log_y = i18n.bind(gr.Checkbox(label=t("runs_log_y"), value=False), "runs_log_y")
-        overlay = gr.Plot(overlay_figure({}, "loss"), elem_id="runs-plot", show_label=False)
+        overlay = gr.Plot(overlay_figure({}, "loss", hint=i18n.t("overlay_hint"), no_values=i18n.t("overlay_no_values")),
+                          elem_id="runs-plot", show_label=False)
         with gr.Accordion(t("detail"), open=False, elem_id="runs-detail-accordion") as acc:
             i18n.bind(acc, "detail")
             with gr.Row():
@@ -145,7 +149,7 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
     refresh.click(refresh_all, [compare, detail_dd], [table, compare, detail_dd], api_name="refresh_runs")
     timer.tick(table_now, None, [table], show_progress="hidden", api_name="runs_table")
 
-    def draw(selected, name, log_on):
+    def draw(selected, name, log_on, lang_):
         per_run = {}
         for run_id in selected or []:
             try:
@@ -153,10 +157,13 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
             except Exception:  # noqa: BLE001 - a run deleted meanwhile just drops out of the chart
                 continue
             per_run[run_id] = metric_series(events).get(name, [])
-        return overlay_figure(per_run, name, log_on)
+        return overlay_figure(per_run, name, log_on, hint=i18n.t("overlay_hint", lang_),
+                              no_values=i18n.t("overlay_no_values", lang_))
 
-    gr.on([compare.change, metric.change, log_y.change], draw, [compare, metric, log_y], [overlay], show_progress="hidden")
-    def redraw(selected, name, log_on):
+    gr.on([compare.change, metric.change, log_y.change], draw, [compare, metric, log_y, lang_state], [overlay],
+          show_progress="hidden")
+
+    def redraw(selected, name, log_on, lang_):
         """On the timer, only while a compared run is going (or ended in the last seconds): a finished
         run's curve does not change, and an empty chart need not be rebuilt every 2 s. The timer
         stops once no run is queued or running (showing the tab starts it again)."""
@@ -164,9 +171,9 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
         live = [s for i, s in statuses.items() if i in (selected or [])]
         recent = any(s.get("state") in ("queued", "running") or time.time() - (s.get("ended_at") or 0) < 5 for s in live)
         going = any(s.get("state") in ("queued", "running") for s in statuses.values())
-        return (draw(selected, name, log_on) if recent else gr.skip()), (gr.skip() if going else gr.Timer(active=False))
+        return (draw(selected, name, log_on, lang_) if recent else gr.skip()), (gr.skip() if going else gr.Timer(active=False))
 
-    timer.tick(redraw, [compare, metric, log_y], [overlay, timer], show_progress="hidden")
+    timer.tick(redraw, [compare, metric, log_y, lang_state], [overlay, timer], show_progress="hidden")
     tab.select(lambda: (runs_table(store), gr.Timer(active=True)), None, [table, timer], show_progress="hidden")
 
     def show(run_id):
@@ -217,4 +224,6 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
 
     cancel_btn.click(cancel, [detail_dd], None, api_name="cancel_run")
     return {"tab": tab, "on_load": (refresh_all, [compare, detail_dd], [table, compare, detail_dd]),
-            "relabel_plot": (show_family, [detail_dd, lang_state], [family_plot])}
+            "relabel_plot": (lambda run_id, selected, name, log_on, lang_: (show_family(run_id, lang_),
+                                                                             draw(selected, name, log_on, lang_)),
+                             [detail_dd, compare, metric, log_y, lang_state], [family_plot, overlay])}
