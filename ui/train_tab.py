@@ -24,7 +24,7 @@ from lab.spec import spec_to_dict
 
 from .form import SpecForm
 from .i18n import I18n
-from .live import training_figure
+from .live import timer_after_idle_poll, training_figure
 from .runview import RunView
 from .uploads import keep_upload
 
@@ -343,8 +343,7 @@ def build_train_tab(cfg: TrainTab, store: RunStore, i18n: I18n, lang_state: gr.S
     def tick(view, log_y_on, lang_):
         """Nothing new: skip; once the run has ended and been drawn so, nothing will be: the timer stops."""
         if view is None or not view.poll(store):
-            stop = view is None or view.finished
-            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.Timer(active=False) if stop else gr.skip()
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), timer_after_idle_poll(view)
         log_text = store.get(view.run_id).log_tail(12)
         return (view, figure(view, log_y_on, lang_), status_html(p, view, i18n.t("no_run", lang_)), log_text,
                 gr.update(visible=view.state == "succeeded"), gr.skip())

@@ -30,6 +30,7 @@ from lab.runs import RunStore
 
 from ..uploads import keep_upload
 from ..i18n import I18n
+from ..live import timer_after_idle_poll
 from ..runview import RunView
 from ..train_tab import equivalent_command, format_eta
 
@@ -705,8 +706,7 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
         """Status and log only (every output costs the server, even skipped); the results are drawn
         once, by `finished`'s change, when the run has ended."""
         if view is None or not view.poll(store):
-            stop = view is None or view.finished  # ended and drawn so: nothing more will come
-            return [gr.skip()] * 4 + [gr.Timer(active=False) if stop else gr.skip()]
+            return [gr.skip()] * 4 + [timer_after_idle_poll(view)]
         log_text = "\n".join(view.logs[-40:]) or store.get(view.run_id).log_tail(12)
         return [view, status_html(view, i18n.t(f"{P}.no_run", lang_)), log_text,
                 f"{view.run_id}:{view.state}" if view.finished else gr.skip(), gr.skip()]

@@ -29,6 +29,7 @@ from lab.runs import RunStore
 
 from ..uploads import keep_upload
 from ..i18n import I18n
+from ..live import timer_after_idle_poll
 from ..runview import RunView
 from ..train_tab import equivalent_command as _equivalent_command
 from ..train_tab import status_html
@@ -876,8 +877,7 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
                 out += [gr.skip()]
         else:
             out += [gr.skip()] * 3
-        done = all(v is None or v.finished for v in (view, eval_view))
-        return out + [gr.Timer(active=False) if not (judge_new or eval_new) and done else gr.skip()]
+        return out + [gr.skip() if judge_new or eval_new else timer_after_idle_poll(view, eval_view)]
 
     timer.tick(tick, [view_state, eval_view_state, lang_state, f_category, f_winner, f_inconsistent, e_compare],
                [view_state, live_plot, status, log_box, *result_outputs, eval_view_state, e_status, e_compare, timer],

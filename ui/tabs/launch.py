@@ -27,9 +27,9 @@ from lab.spec import SFTSpec
 
 from ..form import SpecForm
 from ..i18n import I18n
-from ..live import training_figure
+from ..live import timer_after_idle_poll, training_figure
 from ..runview import RunView
-from ..train_tab import equivalent_command, status_html
+from ..train_tab import COMMON_TEXT, equivalent_command, status_html
 
 TRAINING_KINDS = ("sft", "dpo", "kto", "pretrain")
 LAUNCH_KEYS = ["launch.launcher", "launch.nproc_per_node", "launch.gpus", "launch.nnodes", "launch.node_rank",
@@ -119,7 +119,7 @@ def rank_panels(series: dict) -> tuple:
             ("memory", ranks_mem or ("rss_mb",)), ("throughput", ("tokens_per_second",)))
 
 
-WAITING = {"en": "waiting for the first logged step…", "ja": "最初のステップの記録を待っています…"}
+WAITING = dict(zip(("en", "ja"), COMMON_TEXT["waiting"]))
 
 
 def figure(view: RunView | None, lang: str) -> go.Figure:
@@ -337,11 +337,9 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
     stop_btn.click(stop, [view_state], None)
 
     def tick(view, lang_):
-        """Nothing new: skip; once the run has ended and been drawn so, nothing will be: the timer stops (every
-        tick costs the page a pass over all its components, so an idle timer slows every click)."""
+        """Nothing new: skip; once the run has ended and been drawn so, nothing will be: the timer stops."""
         if view is None or not view.poll(store):
-            stop = view is None or view.finished
-            return gr.skip(), gr.skip(), gr.skip(), gr.Timer(active=False) if stop else gr.skip()
+            return gr.skip(), gr.skip(), gr.skip(), timer_after_idle_poll(view)
         return view, figure(view, lang_), status_html("launch", view, i18n.t("launch.no_run", lang_)), gr.skip()
 
     timer.tick(tick, [view_state, lang_state], [view_state, plot, status, timer], show_progress="hidden")

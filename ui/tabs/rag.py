@@ -26,7 +26,7 @@ from lab.rag.spec import BUNDLED_EMBEDDERS
 from lab.runs import RunStore
 
 from ..i18n import I18n
-from ..live import downsample
+from ..live import downsample, timer_after_idle_poll
 from ..runview import RunView
 from ..train_tab import equivalent_command, status_html
 
@@ -478,8 +478,7 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
 
     def tick_index(view, index_, lang_):
         if view is None or not view.poll(store):
-            stop = view is None or view.finished
-            return [gr.skip()] * (3 + len(refresh_outputs)) + [gr.Timer(active=False) if stop else gr.skip()]
+            return [gr.skip()] * (3 + len(refresh_outputs)) + [timer_after_idle_poll(view)]
         log_text = "\n".join(view.logs[-8:])
         tables = refresh(index_) if view.finished else [gr.skip()] * len(refresh_outputs)
         return [view, status_html("rag-index", view, i18n.t("rag.no_index_run", lang_)), log_text, *tables, gr.skip()]
@@ -551,8 +550,7 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
 
     def tick_eval(view, lang_, selected):
         if view is None or not view.poll(store):
-            stop = view is None or view.finished
-            return [gr.skip()] * 5 + [gr.Timer(active=False) if stop else gr.skip()]
+            return [gr.skip()] * 5 + [timer_after_idle_poll(view)]
         from lab.rag.evaluate import read_evidence
         records = read_evidence(store.get(view.run_id).dir)
         choices = [str(r["n"]) for r in records]
