@@ -38,18 +38,23 @@ def _xy(points):
     return [p[0] for p in pts], [p[1] for p in pts]
 
 
+def waiting_figure(text: str) -> go.Figure:
+    """A live chart before its first point: one quiet line instead of a grid of empty axes."""
+    fig = go.Figure()
+    fig.add_annotation(text=text, showarrow=False, font=dict(size=14, color="#888"), xref="paper", yref="paper",
+                       x=0.5, y=0.5)
+    fig.update_layout(height=160, margin=dict(l=20, r=20, t=20, b=20), xaxis_visible=False, yaxis_visible=False)
+    return fig
+
+
 def training_figure(series: dict[str, list[tuple[float, float]]], log_y: bool = False,
                     titles: tuple[str, ...] | None = None, panels=PANELS,
                     empty_text: str = "waiting for the first logged step…") -> go.Figure:
     """One subplot per panel (two per row); each panel draws the series it names. Once there is data,
     panels with nothing to draw (e.g. KTO's KL in a DPO run) are left out rather than shown empty."""
     titles = titles or tuple(p[0] for p in panels)
-    if not any(series.values()):  # nothing yet: one quiet panel instead of a grid of empty axes
-        fig = go.Figure()
-        fig.add_annotation(text=empty_text, showarrow=False, font=dict(size=14, color="#888"),
-                           xref="paper", yref="paper", x=0.5, y=0.5)
-        fig.update_layout(height=160, margin=dict(l=20, r=20, t=20, b=20), xaxis_visible=False, yaxis_visible=False)
-        return fig
+    if not any(series.values()):
+        return waiting_figure(empty_text)
     if any(series.values()):
         keep = [i for i, (_, names) in enumerate(panels) if i == 0 or any(series.get(n) for n in names)
                 or (names == ("tokens_per_second",) and series.get("samples_per_second"))]

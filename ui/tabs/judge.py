@@ -19,6 +19,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from lab.charts import waiting_figure
 from lab.errors import UserError
 from lab.evals import results as judge_results
 from lab.evals.questions import categories_of, load_questions
@@ -218,12 +219,8 @@ def _layout(fig: go.Figure, height: int = 320) -> go.Figure:
 def live_figure(view: RunView | None, lang: str) -> go.Figure:
     c = CHART[lang]
     series = view.series if view else {}
-    if not any(points for points in series.values()):  # nothing yet: one quiet line, as the training charts do
-        fig = go.Figure()
-        fig.add_annotation(text=c["waiting"], showarrow=False, font=dict(size=14, color="#888"), xref="paper", yref="paper",
-                           x=0.5, y=0.5)
-        fig.update_layout(height=160, margin=dict(l=20, r=20, t=20, b=20), xaxis_visible=False, yaxis_visible=False)
-        return fig
+    if not any(series.values()):
+        return waiting_figure(c["waiting"])
     fig = make_subplots(rows=1, cols=2, subplot_titles=(c["live_win"], c["live_bias"]), horizontal_spacing=0.1)
     for name, points in series.items():
         if name.startswith(("adjusted_win_rate/", "mean_score/")) or name in ("position_consistency", "unparsed_rate"):
@@ -633,9 +630,7 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
                         e_compare = b(gr.CheckboxGroup(_eval_ids(store), label=t("eval_compare"), elem_id="judge-eval-compare"), "eval_compare")
                         e_table = gr.Dataframe(pd.DataFrame(), interactive=False, elem_id="judge-eval-table", wrap=True)
                         e_plot = gr.Plot(metrics_figure([], lang), elem_id="judge-eval-plot", show_label=False)
-        # on only while a judge or eval run is watched and not yet drawn finished: every tick costs the page a pass
-        # over all its components, so an idle timer would slow every click
-        timer = gr.Timer(1.0, active=False)
+        timer = gr.Timer(1.0, active=False)  # on while a judge or eval run is watched (see live.timer_after_idle_poll)
 
     widgets = [q_path, q_categories, q_max, contestants, j_url, j_model, j_method, j_mode, j_baseline, j_lang, j_ref, j_conc, j_tokens]
 

@@ -333,8 +333,7 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
                                        "rag.evidence_n")
                 evidence_detail = i18n.bind(gr.Code(language="json", label=t("rag.evidence_detail"), interactive=False, max_lines=30,
                                                     elem_id="rag-evidence-detail", scale=4), "rag.evidence_detail")
-        # one timer per job, on only while its run is watched and not yet drawn finished: every tick costs the
-        # page a pass over all its components, so idle timers would slow every click
+        # one timer per job, on while its run is watched (see live.timer_after_idle_poll)
         index_timer = gr.Timer(1.0, active=False)
         eval_timer = gr.Timer(1.0, active=False)
 
