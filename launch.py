@@ -61,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     from lab.runs import RunStore
     from ui.app import build_app, launch_kwargs
 
+    if args.runs_dir:  # everything that resolves `run:<id>` (chat, RAG, judge) reads the runs folder from here
+        os.environ["LAB_RUNS_DIR"] = str(os.path.abspath(args.runs_dir))
     demo = build_app(RunStore(args.runs_dir), lang=args.lang)
     print(f"LLM Lab: http://{args.host}:{args.port}", flush=True)
     demo.queue(default_concurrency_limit=8).launch(server_name=args.host, server_port=args.port, auth=auth,

@@ -18,6 +18,7 @@ from pathlib import Path
 from . import run_queue
 from .paths import as_user, runs_dir, shared_workspace
 from .runs import RunStore
+from .threads import start_thread
 from .users import Account, check_password
 
 
@@ -97,7 +98,7 @@ class Workshop:
         with self.as_user(user):
             store = self._stores.current()
             store.request_cancel(run_id)
-            threading.Thread(target=store.cancel, args=(run_id,), daemon=True).start()
+            start_thread(store.cancel, run_id)
 
     def queue(self) -> run_queue.RunQueue:
         return run_queue.RunQueue(Path(os.environ["LAB_QUEUE_DIR"]))

@@ -6,7 +6,6 @@ It builds specs and reads run folders; the worker process does the training."""
 from __future__ import annotations
 
 import html
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -21,6 +20,7 @@ from lab.paths import REPO_DIR, workspace
 from lab.presets import diff_as_overrides, dump_spec, find_preset, list_presets, read_yaml, validate
 from lab.runs import RunStore
 from lab.spec import spec_to_dict
+from lab.threads import start_thread
 
 from .form import SpecForm
 from .i18n import I18n
@@ -329,7 +329,7 @@ def build_train_tab(cfg: TrainTab, store: RunStore, i18n: I18n, lang_state: gr.S
         if view is None:
             return
         store.request_cancel(view.run_id)
-        threading.Thread(target=store.cancel, args=(view.run_id,), daemon=True).start()
+        start_thread(store.cancel, view.run_id)
 
     stop_btn.click(stop, [view_state], None)
 

@@ -7,6 +7,8 @@ import threading
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
+from ..threads import start_thread
+
 
 _LOADED: dict[str, tuple] = {}
 
@@ -93,8 +95,7 @@ def generate(model, tokenizer, messages: list[dict], max_new_tokens: int = 128, 
             errors.append(e)
             streamer.end()
 
-    thread = threading.Thread(target=work, daemon=True)
-    thread.start()
+    thread = start_thread(work)
     text = ""
     stopped_by_sequence = False
     for piece in streamer:
@@ -138,7 +139,7 @@ def stream(model, tokenizer, messages: list[dict], **kwargs) -> Iterator[str | G
         finally:
             q.put(None)
 
-    threading.Thread(target=work, daemon=True).start()
+    start_thread(work)
     try:
         while True:
             piece = q.get()

@@ -13,13 +13,14 @@ import os
 import random
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, TypeVar
 
 from ..errors import UserError
 from ..paths import workspace
+from ..threads import context_pool
 from .loglik import continuation_logprobs, softmax
 from .prompts import JudgePrompt
 
@@ -33,7 +34,7 @@ def bounded_map(fn: Callable[[T], R], items: Iterable[T], concurrency: int,
     """(item, fn(item)) as each finishes, with at most `concurrency` calls in flight. Stops
     submitting new work once `should_stop()` is true (calls in flight still finish)."""
     items = iter(items)
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+    with context_pool(concurrency) as pool:
         running = {}
         for item in items:
             running[pool.submit(fn, item)] = item

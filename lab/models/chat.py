@@ -7,6 +7,7 @@ import threading
 from collections import OrderedDict
 from typing import Iterator
 
+from ..threads import start_thread
 from .load import load_causal_lm
 
 _CACHE: "OrderedDict[str, tuple]" = OrderedDict()
@@ -76,7 +77,7 @@ def stream_many(names: list[str], histories: list[list[dict]], max_new_tokens: i
     replies = [""] * len(names)
     live = set(range(len(names)))
     for i, (name, messages) in enumerate(zip(names, histories)):
-        threading.Thread(target=_generate, args=(name, messages, out, i, max_new_tokens, temperature), daemon=True).start()
+        start_thread(_generate, name, messages, out, i, max_new_tokens, temperature)
     while live:
         tag, text = out.get()
         if text is None:

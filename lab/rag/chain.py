@@ -13,10 +13,10 @@ from __future__ import annotations
 import os
 import queue
 import re
-import threading
 from typing import TYPE_CHECKING, Iterator
 
 from ..errors import UserError
+from ..threads import start_thread
 from .spec import GeneratorSpec, RetrievalSpec
 
 if TYPE_CHECKING:
@@ -178,7 +178,7 @@ def stream_many(generator: GeneratorSpec, conversations: list[list[dict]], api_k
         out.put((i, None))
 
     for i, messages in enumerate(conversations):
-        threading.Thread(target=worker, args=(i, messages), daemon=True).start()
+        start_thread(worker, i, messages)
     live = set(range(len(conversations)))
     while live:
         i, text = out.get()

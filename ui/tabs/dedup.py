@@ -10,7 +10,6 @@ import copy
 import html
 import shutil
 import tempfile
-import threading
 from pathlib import Path
 
 import gradio as gr
@@ -27,6 +26,7 @@ from lab.errors import UserError
 from lab.jobs import precheck
 from lab.presets import find_preset, list_presets, read_yaml, validate
 from lab.runs import RunStore
+from lab.threads import start_thread
 
 from ..uploads import keep_upload
 from ..i18n import I18n
@@ -657,7 +657,7 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
     def stop(view):
         if view is not None:
             store.request_cancel(view.run_id)
-            threading.Thread(target=store.cancel, args=(view.run_id,), daemon=True).start()
+            start_thread(store.cancel, view.run_id)
 
     stop_btn.click(stop, [view_state], None)
 

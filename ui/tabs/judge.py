@@ -12,7 +12,6 @@ import html
 import json
 import math
 import re
-import threading
 
 import gradio as gr
 import pandas as pd
@@ -27,6 +26,7 @@ from lab.jobs import submit
 from lab.models.load import run_model_dir
 from lab.presets import find_preset, list_presets, read_yaml, validate
 from lab.runs import RunStore
+from lab.threads import start_thread
 
 from ..uploads import keep_upload
 from ..i18n import I18n
@@ -715,7 +715,7 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
     def stop(view):
         if view is not None:
             store.request_cancel(view.run_id)
-            threading.Thread(target=store.cancel, args=(view.run_id,), daemon=True).start()
+            start_thread(store.cancel, view.run_id)
 
     stop_btn.click(stop, [view_state], None)
 

@@ -6,7 +6,6 @@ and compute sit below. The worker runs what the preview shows: both come from la
 from __future__ import annotations
 
 import io
-import threading
 import zipfile
 
 import gradio as gr
@@ -24,6 +23,7 @@ from lab.paths import workspace
 from lab.presets import dump_spec, find_preset, list_presets, read_yaml, validate
 from lab.runs import RunStore
 from lab.spec import SFTSpec
+from lab.threads import start_thread
 
 from ..form import SpecForm
 from ..i18n import I18n
@@ -332,7 +332,7 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
     def stop(view):
         if view is not None:
             store.request_cancel(view.run_id)
-            threading.Thread(target=store.cancel, args=(view.run_id,), daemon=True).start()
+            start_thread(store.cancel, view.run_id)
 
     stop_btn.click(stop, [view_state], None)
 

@@ -9,7 +9,6 @@ import html
 import json
 import re
 import shutil
-import threading
 from pathlib import Path
 
 import gradio as gr
@@ -24,6 +23,7 @@ from lab.presets import find_preset, read_yaml, validate
 from lab.rag.chain import CITATION, DEFAULT_PROMPT, cited_numbers
 from lab.rag.spec import BUNDLED_EMBEDDERS
 from lab.runs import RunStore
+from lab.threads import start_thread
 
 from ..i18n import I18n
 from ..live import downsample, timer_after_idle_poll
@@ -447,7 +447,7 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
     def stop_run(view):
         if view is not None:
             store.request_cancel(view.run_id)
-            threading.Thread(target=store.cancel, args=(view.run_id,), daemon=True).start()
+            start_thread(store.cancel, view.run_id)
 
     stop_btn.click(stop_run, [index_view], None)
     eval_stop.click(stop_run, [eval_view], None)

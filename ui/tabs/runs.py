@@ -9,7 +9,6 @@ import json
 import secrets
 import shutil
 import tempfile
-import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -25,6 +24,7 @@ from lab.lineage import family
 from lab.report import TEXT as REPORT_TEXT
 from lab.report import role_names, write_report
 from lab.runs import RunStore
+from lab.threads import start_thread
 
 from ..i18n import I18n
 from ..live import overlay_figure
@@ -220,7 +220,7 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
     def cancel(run_id):
         if run_id:
             store.request_cancel(run_id)
-            threading.Thread(target=store.cancel, args=(run_id,), daemon=True).start()
+            start_thread(store.cancel, run_id)
 
     cancel_btn.click(cancel, [detail_dd], None, api_name="cancel_run")
     return {"tab": tab, "on_load": (refresh_all, [compare, detail_dd], [table, compare, detail_dd]),
