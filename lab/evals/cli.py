@@ -17,7 +17,7 @@ def cmd_serve(args) -> int:
     try:
         serve(args.model, host=args.host, port=args.port, served_name=args.name,
               api_key=args.api_key or os.environ.get("LAB_SERVE_API_KEY") or None, log_level=args.log_level,
-              on_ready=ready)
+              on_ready=ready, device=args.device)
     except KeyboardInterrupt:
         return 0
     return 0
@@ -32,5 +32,6 @@ def register(subparsers) -> None:
     p.add_argument("--host", default="127.0.0.1", help="other than loopback needs --api-key")
     p.add_argument("--name", help="the model id clients ask for (default: MODEL_OR_RUN as given)")
     p.add_argument("--api-key", help="require `Authorization: Bearer KEY` (default: $LAB_SERVE_API_KEY)")
+    p.add_argument("--device", default="auto", help="auto (the first visible GPU, else the CPU) | cpu | cuda | cuda:N")
     p.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
     p.set_defaults(func=cmd_serve)

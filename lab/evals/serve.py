@@ -85,11 +85,11 @@ def to_chat(messages: list[ChatMessage]) -> list[dict]:
 class ServedModel:
     """A loaded model behind a lock: one generation at a time."""
 
-    def __init__(self, name: str, served_name: str | None = None):
+    def __init__(self, name: str, served_name: str | None = None, device: str | None = None):
         from ..models.load import load_causal_lm
         self.name = name
         self.served_name = served_name or name
-        self.model, self.tokenizer = load_causal_lm(name)
+        self.model, self.tokenizer = load_causal_lm(name, device=device)
         self.model.eval()
         self.lock = threading.Lock()
         self.created = int(time.time())
@@ -230,13 +230,13 @@ def bind(host: str, port: int) -> socket.socket:
 
 def serve(model_name: str, host: str = "127.0.0.1", port: int = 8000, served_name: str | None = None,
           api_key: str | None = None, log_level: str = "warning",
-          on_ready: Callable[[str], None] = lambda url: None) -> None:
+          on_ready: Callable[[str], None] = lambda url: None, device: str | None = None) -> None:
     import uvicorn
     if not is_loopback(host) and not api_key:
         raise UserError(f"--host {host}: serving beyond this machine needs an API key (--api-key or LAB_SERVE_API_KEY)")
     from ..models.load import resolve_model
     resolve_model(model_name)  # a missing model is one line, before the slow imports
-    served = ServedModel(model_name, served_name)
+    served = ServedModel(model_name, served_name, device)
     sock = bind(host, port)
     app = create_app(served, api_key)
     actual_port = sock.getsockname()[1]

@@ -10,10 +10,14 @@ from ..errors import UserError
 
 def build_config(config_cls, train, output_dir: Path, has_eval: bool, launch=None, **fixed):
     """The TRL/transformers config from the spec's `train:` block (keys verbatim) plus what the lab
-    fixes: where checkpoints go, CPU/GPU placement, no external loggers unless asked for."""
+    fixes: where checkpoints go, CPU/GPU placement, mixed precision that fits the card (lab/models/
+    device.py), no external loggers unless asked for."""
+    import dataclasses
+    import os
+
     import torch
 
-    import dataclasses
+    from ..models.device import mixed_precision
 
     known = {f.name for f in dataclasses.fields(config_cls)}
     # A train block may carry keys of a sibling algorithm's config at their defaults (the spec
@@ -22,23 +26,28 @@ def build_config(config_cls, train, output_dir: Path, has_eval: bool, launch=Non
     if kwargs.get("loss_type", "") is None:  # the spec's "use the algorithm's default"
         del kwargs["loss_type"]
     cuda = torch.cuda.is_available()
-    if kwargs.get("bf16") is None:
-        kwargs["bf16"] = bool(cuda and torch.cuda.is_bf16_supported())
+    kwargs["bf16"], kwargs["fp16"] = mixed_precision(kwargs.get("bf16"), kwargs.get("fp16"),
+                                                     launch.mixed_precision if launch is not None else "no", cuda)
     if not has_eval:
         kwargs["eval_strategy"] = "no"
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if launch is not None and getattr(launch, "scale_accumulation", False) and world > 1:
+        # The preset's global batch (and so what its max_steps mean) stays the same on N ranks.
+        kwargs["gradient_accumulation_steps"] = max(1, round(kwargs.get("gradient_accumulation_steps", 1) / world))
     kwargs.update(output_dir=str(output_dir), disable_tqdm=True, dataloader_pin_memory=cuda,
                   use_cpu=not cuda, **fixed)
     if launch is not None and launch.distributed:
-        kwargs.update(distributed_args(launch, output_dir.parents[1], cuda, kwargs.get("bf16")))
+        kwargs.update(distributed_args(launch, output_dir.parents[1], cuda))
     try:
         return config_cls(**kwargs)
     except (ValueError, TypeError) as e:
         raise UserError(f"train: {str(e).splitlines()[0]}") from None
 
 
-def distributed_args(launch, run_dir: Path, cuda: bool, bf16_set: bool) -> dict:
+def distributed_args(launch, run_dir: Path, cuda: bool) -> dict:
     """TrainingArguments for a run under torchrun / accelerate / deepspeed: gloo on CPUs, the
-    generated DeepSpeed JSON, FSDP wrapping by transformer layer, and the launch's precision."""
+    generated DeepSpeed JSON, FSDP2 wrapping by transformer layer with a full state dict on save
+    (so the Trainer gathers the shards into one model on the main process)."""
     out: dict = {}
     if not cuda:
         out["ddp_backend"] = "gloo"
@@ -46,10 +55,9 @@ def distributed_args(launch, run_dir: Path, cuda: bool, bf16_set: bool) -> dict:
     if launch.zero_stage is not None:
         out["deepspeed"] = str(run_dir / "launch" / "deepspeed.json")
     if launch.fsdp:
-        out["fsdp"] = "full_shard auto_wrap"
-        out["fsdp_config"] = {"auto_wrap_policy": "TRANSFORMER_BASED_WRAP"}
-    if launch.mixed_precision != "no" and not bf16_set:
-        out[launch.mixed_precision] = True
+        out["fsdp"] = True
+        out["fsdp_config"] = {"version": 2, "auto_wrap_policy": "TRANSFORMER_BASED_WRAP",
+                              "reshard_after_forward": True, "state_dict_type": "FULL_STATE_DICT"}
     return out
 
 
@@ -82,25 +90,41 @@ def emit_environment(ctx, args, model) -> None:
              trl=trl.__version__, host=platform.node(), threads=torch.get_num_threads())
 
 
-def save_model(trainer, tokenizer, artifacts: Path, lora_merge: bool | None) -> Path:
+def save_model(trainer, tokenizer, artifacts: Path, lora_merge: bool | None, load_base=None) -> Path:
     """Full model → artifacts/model. LoRA → artifacts/adapter, plus the merged model in
-    artifacts/model when `lora_merge` (chat and later jobs load either)."""
-    model = trainer.model
-    if lora_merge is None:
-        trainer.save_model(str(artifacts / "model"))
-        tokenizer.save_pretrained(artifacts / "model")
-        return artifacts / "model"
-    model.save_pretrained(artifacts / "adapter", safe_serialization=True)
-    tokenizer.save_pretrained(artifacts / "adapter")
-    if not lora_merge:
-        return artifacts / "adapter"
-    merged = model.merge_and_unload()
-    merged.save_pretrained(artifacts / "model", safe_serialization=True)
-    tokenizer.save_pretrained(artifacts / "model")
-    return artifacts / "model"
+    artifacts/model when `lora_merge` (chat and later jobs load either).
+
+    Every rank calls this: the Trainer's save_model gathers ZeRO-3 / FSDP shards (a collective) and
+    writes only on the main process, so no rank writes a partial or duplicate copy. The merge then
+    happens on the main process alone, from the saved adapter onto a fresh base (`load_base()`),
+    because under sharding no rank holds whole weights to merge in place."""
+    main = trainer.is_world_process_zero()
+    target = artifacts / ("model" if lora_merge is None else "adapter")
+    trainer.save_model(str(target))
+    if main:
+        tokenizer.save_pretrained(target)
+    if lora_merge:
+        trainer.accelerator.wait_for_everyone()
+        if main:
+            merge_adapter(target, artifacts / "model", load_base)
+            tokenizer.save_pretrained(artifacts / "model")
+        target = artifacts / "model"
+    trainer.accelerator.wait_for_everyone()
+    return target
 
 
-def fit(trainer, tokenizer, ctx, output_dir: Path, has_eval: bool, lora) -> dict:
+def merge_adapter(adapter_dir: Path, out_dir: Path, load_base=None) -> None:
+    """The saved adapter merged into its base, written as a plain model."""
+    from peft import AutoPeftModelForCausalLM, PeftModel
+
+    if load_base is None:
+        model = AutoPeftModelForCausalLM.from_pretrained(str(adapter_dir), use_safetensors=True)
+    else:
+        model = PeftModel.from_pretrained(load_base(), str(adapter_dir))
+    model.merge_and_unload().save_pretrained(out_dir, safe_serialization=True)
+
+
+def fit(trainer, tokenizer, ctx, output_dir: Path, has_eval: bool, lora, load_base=None) -> dict:
     """Train (resuming from the last checkpoint when asked), then a final eval point and the saved
     model — unless somebody asked the run to stop, in which case the checkpoint is the result."""
     emit_environment(ctx, trainer.args, trainer.model)
@@ -114,7 +138,7 @@ def fit(trainer, tokenizer, ctx, output_dir: Path, has_eval: bool, lora) -> dict
         return {"stopped_at_step": trainer.state.global_step}
     if has_eval:
         trainer.evaluate()  # a final eval point for the charts and the summary
-    saved = save_model(trainer, tokenizer, ctx.artifacts, lora.save_merged if lora is not None else None)
+    saved = save_model(trainer, tokenizer, ctx.artifacts, lora.save_merged if lora is not None else None, load_base)
     ctx.emit("artifact", name="model", path=str(saved))
     return {"model": str(saved)}
 

@@ -45,10 +45,12 @@ def precheck(spec) -> None:
 
 
 def load_policy(name: str, spec):
-    """The starting model as a plain causal LM (an SFT run's LoRA adapter is merged into its base)."""
+    """The starting model as a plain causal LM (an SFT run's LoRA adapter is merged into its base).
+    Full tuning keeps fp32 master weights (the Trainer autocasts); a frozen LoRA base may be 16-bit."""
     from transformers import AutoModelForCausalLM
     path = resolve_model(name)
-    kwargs = dict(dtype=default_dtype(spec.model.dtype), trust_remote_code=spec.model.trust_remote_code,
+    purpose = "lora" if spec.method == "lora" else "full"
+    kwargs = dict(dtype=default_dtype(spec.model.dtype, purpose=purpose), trust_remote_code=spec.model.trust_remote_code,
                   use_safetensors=True)
     if is_adapter(path):
         from peft import AutoPeftModelForCausalLM
@@ -77,4 +79,4 @@ def run(spec, ctx) -> dict:
         model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds, processing_class=tokenizer,
         peft_config=lora_config(lora) if lora is not None else None,
         callbacks=[EventsCallback(ctx, samples_per_step(args))], **extra)
-    return fit(trainer, tokenizer, ctx, output_dir, eval_ds is not None, lora)
+    return fit(trainer, tokenizer, ctx, output_dir, eval_ds is not None, lora, lambda: load_policy(spec.model.name, spec))

@@ -32,12 +32,18 @@ def train_causal_lm(spec, ctx, rows: list[dict], lora) -> dict:
     train_ds, eval_ds = split_rows(rows, spec.dataset.eval_split, spec.train.seed)
     model_path = resolve_model(spec.model.name)
     tokenizer = load_tokenizer(spec.model.name, spec.model.trust_remote_code)
-    model = AutoModelForCausalLM.from_pretrained(model_path, dtype=default_dtype(spec.model.dtype),
-                                                 trust_remote_code=spec.model.trust_remote_code, use_safetensors=True)
+    # Full fine-tuning keeps fp32 master weights (the Trainer autocasts to bf16/fp16); a LoRA base is frozen.
+    purpose = "full" if lora is None else "lora"
+
+    def load_base():
+        return AutoModelForCausalLM.from_pretrained(model_path, dtype=default_dtype(spec.model.dtype, purpose=purpose),
+                                                    trust_remote_code=spec.model.trust_remote_code, use_safetensors=True)
+
+    model = load_base()
     output_dir = ctx.artifacts / "checkpoints"
     fixed = {"dataset_text_field": "text"} if "text" in rows[0] else {}
     args = build_config(SFTConfig, spec.train, output_dir, eval_ds is not None, getattr(spec, "launch", None), **fixed)
     trainer = SFTTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
                          processing_class=tokenizer, peft_config=lora_config(lora) if lora is not None else None,
                          callbacks=[EventsCallback(ctx, samples_per_step(args))])
-    return fit(trainer, tokenizer, ctx, output_dir, eval_ds is not None, lora)
+    return fit(trainer, tokenizer, ctx, output_dir, eval_ds is not None, lora, load_base)
