@@ -1,27 +1,14 @@
-"""The job kinds: kind → the module that runs it. A job module has `run(spec, ctx)` and may have
-`precheck(spec)`, which runs before a run folder is made so that a bad data file or a missing model
-is refused at once with one line (the worker checks again)."""
+"""Running a job kind: the module that runs it comes from lab/kinds.py. A job module has
+`run(spec, ctx)` and may have `precheck(spec)`, which runs before a run folder is made so that a bad
+data file or a missing model is refused at once with one line (the worker checks again)."""
 from __future__ import annotations
 
-import importlib
-
+from .kinds import KINDS
 from .paths import resolve_input
-
-JOB_MODULES = {
-    "sft": "lab.train.sft",
-    "pretrain": "lab.train.pretrain",
-    "dpo": "lab.train.dpo",
-    "kto": "lab.train.dpo",
-    "dedup": "lab.dedup.job",
-    "rag_index": "lab.rag.job",
-    "rag_eval": "lab.rag.evaluate",
-    "judge": "lab.evals.judge_job",
-    "eval": "lab.evals.metrics_job",
-}
 
 
 def job_module(kind: str):
-    return importlib.import_module(JOB_MODULES[kind])
+    return KINDS[kind].job_module()
 
 
 def precheck(spec) -> None:

@@ -16,6 +16,9 @@ training run's model, a dedup run's kept set), paths a finished run reported as 
 (a dedup `output_dir`, the tiny model a pre-training run exported), the last rag_index run that
 built an index. "parents" lists those runs once each, with the role they play (the edge label).
 
+What a spec reads: `model.name` and `dataset.path` for every kind that has them, plus the `reads` its
+entry in lab/kinds.py declares (files, models, an index, a judge run's answers).
+
 `family(store, run_id)` follows "parents" up (ancestors) and down (children are runs whose parents
 name this run) into a small graph of runs, plus the non-run inputs of the run itself."""
 from __future__ import annotations
@@ -28,7 +31,9 @@ from pathlib import Path
 import yaml
 
 from .errors import UserError
+from .kinds import KINDS
 from .paths import models_dir, resolve_input
+from .runs import kind_and_created
 
 HASH_LIMIT = 2 * 1024 ** 3         # bytes hashed per input (file or folder); larger ones record their size only
 ROW_COUNT_LIMIT = 256 * 1024 ** 2  # JSONL / text files up to this size get a row count
@@ -50,34 +55,16 @@ def inputs_of(spec, runs_root: str | Path, hash_files: bool = True) -> dict:
     dataset = getattr(spec, "dataset", None)
     if dataset is not None and getattr(dataset, "path", None):
         files.append(_file_ref(dataset.path, "dataset.path", producers, hash_files))
-    kind = spec.kind
-    if kind == "dedup":
-        files.append(_file_ref(spec.input, "input", producers, hash_files))
-        if spec.quality.ng_words_file and "quality" in spec.methods:
-            files.append(_file_ref(spec.quality.ng_words_file, "quality.ng_words_file", producers, hash_files))
-        if "semantic" in spec.methods:
-            models.append(_model_ref(spec.semantic.model, "semantic.model", "embedder", producers))
-    elif kind in ("rag_index", "rag_eval"):
-        if spec.docs:
-            files.append(_file_ref(spec.docs, "docs", producers, hash_files))
-        if spec.embedding.model != "embedded":
-            models.append(_model_ref(spec.embedding.model, "embedding.model", "embedder", producers))
-        out["index"] = _index_ref(spec.index, producers if kind == "rag_eval" else None)
-        if kind == "rag_eval":
-            files.append(_file_ref(spec.qa, "qa", producers, hash_files))
-            models.append(_model_ref(spec.generator.model, "generator.model", "model", producers, spec.generator.base_url))
-            if spec.judge.model:
-                models.append(_model_ref(spec.judge.model, "judge.model", "judge", producers, spec.judge.base_url))
-    elif kind == "judge":
-        files.append(_file_ref(spec.questions.path, "questions.path", producers, hash_files))
-        for i, c in enumerate(spec.contestants):
-            models.append(_model_ref(c.model, f"contestants.{i}.model", "compared", producers, c.base_url) | {"contestant": c.name})
-        if spec.judge.is_local or spec.judge.model:
-            models.append(_model_ref(spec.judge.model or "tiny", "judge.model", "judge", producers, spec.judge.base_url))
-        if spec.answers_from:
-            out["answers"] = {"field": "answers_from", "run": spec.answers_from, "role": "answers"}
-    elif kind == "eval":
-        files.append(_file_ref(spec.tasks, "tasks", producers, hash_files))
+    reads = KINDS[spec.kind].reads
+    for read in reads(spec) if reads else ():
+        if read.what == "file":
+            files.append(_file_ref(read.value, read.field, producers, hash_files))
+        elif read.what == "model":
+            models.append(_model_ref(read.value, read.field, read.role, producers, read.base_url) | dict(read.extra))
+        elif read.what == "index":
+            out["index"] = _index_ref(read.value, producers if read.traced else None)
+        elif read.what == "answers":
+            out["answers"] = {"field": read.field, "run": read.value, "role": read.role}
     if files:
         out["files"] = files
     if models:
@@ -368,10 +355,10 @@ def _inputs_from_job(job_path: Path, mtime: float) -> dict:
 
 
 def _run_node(run_dir: Path, run_id: str, selected: bool) -> dict:
+    if not (run_dir / "job.yaml").exists():  # a parent deleted since: only its id is left
+        return {"id": run_id, "kind": "?", "state": "missing", "title": "", "selected": selected}
     status = _read_json(run_dir / "status.json")
-    if not (run_dir / "job.yaml").exists():
-        return {"id": run_id, "kind": run_id.split("-")[0], "state": "missing", "title": "", "selected": selected}
-    return {"id": run_id, "kind": status.get("kind") or run_id.split("-")[0], "state": status.get("state", "?"),
+    return {"id": run_id, "kind": kind_and_created(run_dir)[0] or "?", "state": status.get("state", "?"),
             "title": run_title(run_dir), "selected": selected}
 
 

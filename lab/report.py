@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .charts import family_figure, metrics_figure
 from .events import metric_series, read_events
+from .kinds import KINDS
 
 TEXT = {
     "report": ("Run report", "実行レポート"),
@@ -88,15 +89,16 @@ def render_report(run, lang: str = "en") -> str:
         return TEXT[key][1 if lang == "ja" else 0]
     store = RunStore(run.dir.parent)
     status = store.status(run.id)
+    kind = store.kind(run.id)
     events, _ = read_events(run.events_path)
     title = run_title(run.dir, lang) or run.id
     parts = [f"<h1>{_e(title)}</h1>",
              f"<div class='sub'>{_e(t('report'))} · <code>{_e(run.id)}</code> · {_e(t('generated'))} {_when(datetime.now().timestamp())}</div>",
-             _overview(status, events, t),
+             _overview(status, kind, lang, events, t),
              f"<h2>{_e(t('lineage'))}</h2>", _lineage(store, run, status, t, family),
              f"<h2>{_e(t('charts'))}</h2>", _charts(events, t),
              f"<h2>{_e(t('metrics'))}</h2>", _final_metrics(events, status, t),
-             f"<h2>{_e(t('samples'))}</h2>", _samples(run, status, t),
+             f"<h2>{_e(t('samples'))}</h2>", _samples(run, kind, status, t),
              f"<h2>{_e(t('config'))}</h2>", _pre(_read(run.job_path)),
              f"<h2>{_e(t('log'))}</h2>", _pre(run.log_tail(80))]
     return ("<!DOCTYPE html>\n"
@@ -112,11 +114,12 @@ def role_names(t) -> dict[str, str]:
     return {key.removeprefix("role."): t(key) for key in TEXT if key.startswith("role.")}
 
 
-# ---- sections ------------------------------------------------------------------------------------
-def _overview(status: dict, events: list[dict], t) -> str:
+# ---- sections (each kind's samples renderer is named in lab/kinds.py) ------------------------------------------------------------------------------------
+def _overview(status: dict, kind: str, lang: str, events: list[dict], t) -> str:
     state = status.get("state", "?")
     start, end, created = status.get("started_at"), status.get("ended_at"), status.get("created_at")
-    rows = [(t("state"), f"<span class='state {_e(state)}'>{_e(state)}</span>"), (t("kind"), _e(status.get("kind", ""))),
+    kind_html = f"{_e(KINDS[kind].label(lang))} <code>{_e(kind)}</code>" if kind in KINDS else _e(kind)
+    rows = [(t("state"), f"<span class='state {_e(state)}'>{_e(state)}</span>"), (t("kind"), kind_html),
             (t("created"), _when(created)), (t("started"), _when(start)), (t("ended"), _when(end))]
     if status.get("resumed_at"):
         rows.append((t("resumed"), _when(status["resumed_at"])))
@@ -181,10 +184,10 @@ def _final_metrics(events: list[dict], status: dict, t) -> str:
     return out
 
 
-def _samples(run, status: dict, t) -> str:
-    kind = status.get("kind") or run.id.split("-")[0]
-    writer = {"dedup": _dedup_samples, "judge": _judge_samples, "eval": _eval_samples, "rag_eval": _rag_eval_samples,
-              "rag_index": _rag_index_samples}.get(kind, _training_samples)
+def _samples(run, kind: str, status: dict, t) -> str:
+    """The kind's own renderer (lab/kinds.py names it); a kind the lab no longer knows shows what any
+    training run would."""
+    writer = KINDS[kind].samples_renderer() if kind in KINDS else training_samples
     try:
         body = writer(run, status, t)
     except (OSError, ValueError, KeyError, TypeError) as e:  # a half-written artifact must not sink the report
@@ -192,7 +195,7 @@ def _samples(run, status: dict, t) -> str:
     return body or f"<p class='muted'>{_e(t('no_samples'))}</p>"
 
 
-def _training_samples(run, status: dict, t) -> str:
+def training_samples(run, status: dict, t) -> str:
     out = ""
     files = (status.get("inputs") or {}).get("files") or []
     data = next((f for f in files if f.get("field") == "dataset.path" and not f.get("missing")), None)
@@ -212,7 +215,7 @@ def _training_samples(run, status: dict, t) -> str:
     return out
 
 
-def _dedup_samples(run, status: dict, t) -> str:
+def dedup_samples(run, status: dict, t) -> str:
     from .dedup.results import load_preview, load_report, output_folder
     folder = output_folder(run)
     if folder is None:
@@ -242,7 +245,7 @@ def _dedup_samples(run, status: dict, t) -> str:
     return out
 
 
-def _judge_samples(run, status: dict, t) -> str:
+def judge_samples(run, status: dict, t) -> str:
     summary = _json(run.dir / "summary.json")
     out = ""
     if summary:
@@ -273,7 +276,7 @@ def _judge_samples(run, status: dict, t) -> str:
     return out
 
 
-def _eval_samples(run, status: dict, t) -> str:
+def eval_samples(run, status: dict, t) -> str:
     results = _json(run.dir / "results.json")
     out = ""
     if results:
@@ -288,7 +291,7 @@ def _eval_samples(run, status: dict, t) -> str:
     return out
 
 
-def _rag_eval_samples(run, status: dict, t) -> str:
+def rag_eval_samples(run, status: dict, t) -> str:
     summary = _json(run.artifacts / "summary.json")
     out = f"<h3>{_e(t('summary'))}</h3>" + _kv_table([(k, _e(_num(v))) for k, v in summary.items()]) if summary else ""
     rows = _jsonl(run.artifacts / "evidence.jsonl", SAMPLE_ROWS)
@@ -304,7 +307,7 @@ def _rag_eval_samples(run, status: dict, t) -> str:
     return out
 
 
-def _rag_index_samples(run, status: dict, t) -> str:
+def rag_index_samples(run, status: dict, t) -> str:
     report = _json(run.artifacts / "report.json")
     if not report:
         return ""

@@ -2,14 +2,16 @@
 
 RUN_DIR/
   job.yaml       the resolved spec
-  status.json    state, pid, pgid, timestamps, exit code, one-line error (written by the worker)
+  status.json    kind and creation time (written at creation), state, pid, pgid, timestamps, exit code,
+                 one-line error (written by the worker)
   events.jsonl   append-only history
   worker.log     the worker's stdout/stderr
   artifacts/     checkpoints, the trained model, reports
   cancel.request present once somebody asked the run to stop
 
 The UI and the CLI only read these files (and start or signal workers), so either can die and come
-back and every run, live or finished, is still there with its whole history."""
+back and every run, live or finished, is still there with its whole history. A run id is a name:
+its kind and age are read from status.json, never parsed out of it."""
 from __future__ import annotations
 
 import json
@@ -20,11 +22,15 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+import yaml
+
 from backends import local as backend
 
 from .errors import UserError
+from .kinds import KINDS
 from .events import EventLog, EventTail, metric_series
-from .paths import confined, current_user, models_dir, runs_dir, workspace
+from .names import RULE, is_name
+from .paths import confined, current_user, models_dir, runs_dir, shown, workspace
 from .presets import dump_spec, read_yaml, validate
 
 ACTIVE = ("queued", "running")
@@ -92,6 +98,26 @@ class Run:
         return "\n".join(text.splitlines()[-lines:])
 
 
+def kind_and_created(run_dir: Path) -> tuple[str, float]:
+    """A run's kind and creation time from status.json. Runs made before both were written there:
+    job.yaml's kind and its modification time (job.yaml is written once, at creation; the folder's own
+    mtime moves whenever a file such as cancel.request appears in it)."""
+    status = read_json(run_dir / "status.json")
+    kind, created = status.get("kind"), status.get("created_at")
+    if not isinstance(kind, str) or not kind:
+        try:
+            job = yaml.safe_load((run_dir / "job.yaml").read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError):
+            job = None
+        kind = str(job.get("kind") or "") if isinstance(job, dict) else ""
+    if isinstance(created, bool) or not isinstance(created, (int, float)):
+        try:
+            created = (run_dir / "job.yaml").stat().st_mtime
+        except OSError:
+            created = 0.0
+    return kind, float(created)
+
+
 def new_run_id(kind: str) -> str:
     return f"{kind}-{datetime.now().strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
 
@@ -105,6 +131,7 @@ class RunStore:
         self.root = runs_dir(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self._tails: dict[str, tuple[EventTail, dict]] = {}
+        self._facts: dict[str, tuple[str, float]] = {}  # run id → (kind, created_at): fixed once known
 
     # ---- create and start -------------------------------------------------------------------
     def create(self, spec, parent: str | None = None) -> Run:
@@ -137,8 +164,9 @@ class RunStore:
         status = self.status(run_id)
         if status.get("state") in ACTIVE:
             raise UserError(f"run {run_id} is still {status['state']}")
-        if status.get("kind") not in ("sft", "pretrain", "dpo", "kto"):
-            raise UserError(f"run {run_id} is a {status.get('kind')} run; only training runs resume")
+        kind = self.kind(run_id)
+        if kind not in KINDS or not KINDS[kind].makes_model:
+            raise UserError(f"run {run_id} is a {kind} run; only training runs resume")
         run.cancel_path.unlink(missing_ok=True)
         run.launcher_path.unlink(missing_ok=True)
         run.set_status(state="queued", resumed_at=now(), ended_at=None, exit_code=None, error=None, pid=None)
@@ -147,13 +175,60 @@ class RunStore:
 
     # ---- read ----------------------------------------------------------------------------------
     def get(self, run_id: str) -> Run:
+        if not is_name(run_id or ""):  # a run id is a name: `..` or `/` must not reach another folder
+            raise UserError(f"no run '{run_id}' ({RULE})")
         run = Run(self.root / run_id)
-        if not run_id or "/" in run_id or not run.job_path.exists():
-            raise UserError(f"no run '{run_id}' in {self.root}")
+        if not run.job_path.exists() or not run.dir.resolve().is_relative_to(self.root.resolve()):
+            raise UserError(f"no run '{run_id}' in {shown(self.root)}")
         return run
 
     def ids(self) -> list[str]:
-        return sorted((p.name for p in self.root.iterdir() if (p / "job.yaml").exists()), reverse=True)
+        """Every run, newest first across kinds (by creation time; the id breaks a tie)."""
+        names = [p.name for p in self.root.iterdir() if (p / "job.yaml").exists()]
+        return sorted(names, key=lambda name: (self._facts_of(name)[1], name), reverse=True)
+
+    def _facts_of(self, run_id: str) -> tuple[str, float]:
+        if run_id not in self._facts:
+            facts = kind_and_created(self.root / run_id)
+            if not facts[0]:
+                return facts  # job.yaml half written: look again next time
+            self._facts[run_id] = facts
+        return self._facts[run_id]
+
+    def kind(self, run_id: str) -> str:
+        """The run's kind ('' when neither status.json nor job.yaml says)."""
+        self.get(run_id)
+        return self._facts_of(run_id)[0]
+
+    def created_at(self, run_id: str) -> float:
+        self.get(run_id)
+        return self._facts_of(run_id)[1]
+
+    def find(self, kind: str | tuple[str, ...] | None = None, state: str | tuple[str, ...] | None = None,
+             has_model: bool | None = None) -> list[str]:
+        """The run ids that match, newest first: of `kind` (one or several), in `state` (one or several;
+        the corrected state, so a worker that died counts as failed), and with has_model=True only runs
+        of a kind that makes a model and whose model is saved (artifacts/model or artifacts/adapter)."""
+        from .models.load import run_model_dir
+        kinds = (kind,) if isinstance(kind, str) else kind
+        states = (state,) if isinstance(state, str) else state
+        out = []
+        for run_id in self.ids():
+            this = self._facts_of(run_id)[0]
+            if kinds is not None and this not in kinds:
+                continue
+            if has_model is not None:
+                saved = this in KINDS and KINDS[this].makes_model and run_model_dir(self.root / run_id) is not None
+                if saved != has_model:
+                    continue
+            if states is not None:
+                try:
+                    if self.status(run_id).get("state") not in states:
+                        continue
+                except UserError:  # deleted meanwhile
+                    continue
+            out.append(run_id)
+        return out
 
     def status(self, run_id: str) -> dict:
         """status.json, corrected when its worker died without saying so."""
@@ -192,7 +267,9 @@ class RunStore:
         status = self.status(run_id)
         start, end = status.get("started_at"), status.get("ended_at")
         duration = ((end or now()) - start) if start else None
-        return {"run_id": run_id, "run_dir": str(run.dir), **status, "duration": duration, "metrics": dict(last)}
+        kind, created = self._facts_of(run_id)
+        return {"run_id": run_id, "run_dir": str(run.dir), "kind": kind, "created_at": created, **status,
+                "duration": duration, "metrics": dict(last)}
 
     def list(self) -> list[dict]:
         return [self.summary(i) for i in self.ids()]
@@ -226,6 +303,8 @@ def worker_identity() -> dict:
         env["LAB_USER"] = current_user()
     if confined():
         env["LAB_CONFINE"] = "1"
+    from .endpoints import worker_env
+    env.update(worker_env())  # a key pasted in the page reaches this one worker only, never a file
     return env
 
 
