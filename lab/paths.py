@@ -70,15 +70,32 @@ def allowed_roots() -> list[Path]:
     return [workspace(), SAMPLES_DIR, models_dir()]
 
 
-def check_inside(path: Path, what: str) -> Path:
+def _is_within(real: Path, root: Path) -> bool:
+    return real == root or real.is_relative_to(root)
+
+
+def shown(path: str | os.PathLike) -> str:
+    """A path as the person being served may see it. A participant sees it relative to their workspace
+    (`runs/sft-…`), or as `models/…` / `samples/…`; a server folder is never named to them."""
+    if not confined():
+        return str(path)
+    real = Path(path).expanduser().resolve()
+    for root, label in ((workspace(), ""), (models_dir(), "models"), (SAMPLES_DIR.resolve(), "samples")):
+        if _is_within(real, root):
+            return str(Path(label, real.relative_to(root))) if (label or real != root) else "your workspace"
+    return "(a folder outside your workspace)"
+
+
+def check_inside(path: Path, what: str, typed: str | None = None) -> Path:
     """In workshop mode, refuse a path outside the participant's workspace, the shared models and
-    the bundled samples (symlinks resolved first, so a link cannot lead out)."""
+    the bundled samples (symlinks resolved first, so a link cannot lead out). Checked before anything
+    looks at whether the path exists, so the answer tells nothing about folders outside."""
     if not confined():
         return path
-    real = Path(path).resolve()
-    if any(real == root or real.is_relative_to(root) for root in allowed_roots()):
+    real = Path(path).expanduser().resolve()
+    if any(_is_within(real, root.resolve()) for root in allowed_roots()):
         return real
-    raise UserError(f"{what}: {path} is outside your workspace (use an upload, a bundled sample or a run of yours)")
+    raise UserError(f"{what}: {typed or path} is outside your workspace (use an upload, a bundled sample or a run of yours)")
 
 
 def search_roots() -> list[Path]:
@@ -92,20 +109,54 @@ def search_roots() -> list[Path]:
 def resolve_input(path: str, what: str = "file") -> Path:
     p = Path(path).expanduser()
     if p.is_absolute():
+        check_inside(p, what)
         if p.exists():
             return check_inside(p, what)
         raise UserError(f"{what} not found: {path}")
-    for root in search_roots():
-        candidate = (root / p).resolve()
+    candidates = [(root / p).resolve() for root in search_roots()]
+    if confined():
+        # decided from the path alone, never from whether `../../<someone else>/…` exists
+        candidates = [c for c in candidates if any(_is_within(c, r.resolve()) for r in allowed_roots())]
+        if not candidates:
+            raise UserError(f"{what}: {path} is outside your workspace (use an upload, a bundled sample or a run of yours)")
+    for candidate in candidates:
         if candidate.exists():
             return check_inside(candidate, what)
+    if confined():
+        raise UserError(f"{what} not found: {path} (looked in your workspace and the bundled samples)")
     raise UserError(f"{what} not found: {path} (looked in {', '.join(str(r) for r in search_roots())})")
+
+
+def writable_path(path: str | os.PathLike) -> Path:
+    """The folder a user means by `path`: a relative one is inside their workspace when confined."""
+    p = Path(path).expanduser()
+    if confined() and not p.is_absolute():
+        p = workspace() / p
+    return p.resolve()
 
 
 def check_writable(path: Path, what: str) -> Path:
     """In workshop mode, a folder the lab writes into (an index, an output) must be inside the
     participant's own workspace: the shared models and the bundled samples are read-only to them."""
-    real = Path(path).expanduser().resolve()
+    real = writable_path(path)
     if not confined() or real.is_relative_to(workspace()):
         return real
     raise UserError(f"{what}: {path} is outside your workspace (give a name, or a folder inside your workspace)")
+
+
+# Folders of a workspace the lab itself manages: an output folder a participant names may not be one of
+# them or inside one (a dedup output in uploads/ could be replaced by an upload; in runs/ it could overwrite
+# a run's own status.json or job.yaml).
+MANAGED = ("runs", "uploads", "presets", "rag", "cache", ".queue", ".workshop")
+
+
+def check_output_folder(path: str | os.PathLike, what: str) -> Path:
+    """A folder a job writes its results into (dedup output_dir, an export): inside the participant's
+    workspace and not one of the folders the lab manages there. Single-user mode keeps its freedom."""
+    real = check_writable(Path(path), what)
+    if not confined():
+        return real
+    home = workspace()
+    if real == home or any(_is_within(real, home / sub) for sub in MANAGED):
+        raise UserError(f"{what}: {path} is a folder the lab manages; give a new folder name, e.g. 'dedup-out'")
+    return real

@@ -8,7 +8,7 @@ from collections import OrderedDict
 from typing import Iterator
 
 from ..threads import start_thread
-from .load import load_causal_lm
+from .load import load_causal_lm, resolve_model
 
 _CACHE: "OrderedDict[str, tuple]" = OrderedDict()
 _CACHE_SIZE = 3
@@ -16,14 +16,17 @@ _LOCK = threading.Lock()
 
 
 def get_model(name: str):
-    """Loaded models are a cache (rebuildable), kept for the last few names."""
+    """Loaded models are a cache (rebuildable), kept for the last few. Keyed by the folder the name
+    resolves to for whoever asks (`run:<id>` is a different model for each participant), never by the
+    name typed."""
+    key = resolve_model(name)
     with _LOCK:
-        if name in _CACHE:
-            _CACHE.move_to_end(name)
-            return _CACHE[name]
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
         model, tokenizer = load_causal_lm(name)
         model.eval()
-        _CACHE[name] = (model, tokenizer)
+        _CACHE[key] = (model, tokenizer)
         while len(_CACHE) > _CACHE_SIZE:
             _CACHE.popitem(last=False)
         return model, tokenizer
@@ -31,7 +34,7 @@ def get_model(name: str):
 
 def forget(name: str) -> None:
     with _LOCK:
-        _CACHE.pop(name, None)
+        _CACHE.pop(resolve_model(name), None)
 
 
 class _QueueStreamer:
