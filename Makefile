@@ -15,7 +15,7 @@ TINY := $(LAB_WORKSPACE)/models/tiny/model.safetensors
 TORCH_VERSION ?= 2.13.0
 TORCH_INDEX ?=
 
-.PHONY: run test install install-test bootstrap chromium unit integration e2e clean
+.PHONY: run test install install-test bootstrap chromium slurm unit integration e2e clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -61,10 +61,23 @@ chromium:
 	  echo "chromium is missing and apt-get is not usable: install Chromium or set LAB_CHROMIUM" >&2; exit 1; \
 	fi
 
+# Debian's slurm-wlm and munge for the one-node Slurm cluster the Slurm tests start (tests/slurm_cluster.py)
+# when missing and apt-get is usable; otherwise those tests are skipped and say why.
+slurm:
+	@if command -v sbatch >/dev/null 2>&1 && { command -v slurmd || [ -x /usr/sbin/slurmd ]; } >/dev/null 2>&1 \
+	    && { command -v munged || [ -x /usr/sbin/munged ]; } >/dev/null 2>&1; then \
+	  echo "slurm: $$(command -v sbatch)"; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  echo "installing: slurm-wlm munge"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge >/dev/null; \
+	else \
+	  echo "warning: slurm-wlm and munge are missing and apt-get is not usable: the Slurm tests will be skipped" >&2; \
+	fi
+
 # Two pytest workers, a test file each at a time: most tests wait on subprocesses, servers and a
 # browser, so two files in parallel finish well sooner even on 2 cores (TEST_WORKERS=0: serial).
 TEST_WORKERS ?= 2
-test: install-test bootstrap chromium
+test: install-test bootstrap chromium slurm
 	$(PY) -m pytest -q --durations=25 $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile) tests
 
 unit: install-test

@@ -14,6 +14,8 @@ from typing import ClassVar, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from . import shell_safe
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
@@ -142,14 +144,31 @@ class PreferenceTrainArgs(TrainArgs):
 
 
 class SlurmSpec(Strict):
-    partition: str | None = None
+    """What sbatch is asked for. Every string here is written into a shell script, so each is checked
+    against a strict pattern (lab/shell_safe.py): no spaces, quotes, `;`, newlines or other controls."""
+    partition: str | None = Field(None, description="None = the cluster's default partition")
     account: str | None = None
     time: str = Field("04:00:00", description="wall-clock limit, HH:MM:SS")
-    gpus_per_node: int = Field(8, ge=0)
-    cpus_per_task: int = Field(16, ge=1)
+    gpus_per_node: int | None = Field(None, ge=0, description="None = one per process (nproc_per_node) when the submitting machine has a GPU, else 0; set it when the login node has none")
+    cpus_per_task: int | None = Field(None, ge=1, description="CPUs of each node's task (it starts all the node's ranks); None = nproc_per_node × (1 + dataloader_num_workers)")
     job_name: str = "lab"
     extra_sbatch: list[str] = Field(default_factory=list, description="more '#SBATCH …' options, e.g. '--qos=high'")
     node_launcher: Literal["torchrun", "accelerate"] = Field("torchrun", description="what each node runs")
+
+    @field_validator("partition")
+    @classmethod
+    def _partition_is_a_name(cls, value):
+        return shell_safe.check(value, "slurm_partition")
+
+    @field_validator("account", "job_name")
+    @classmethod
+    def _slurm_name(cls, value):
+        return shell_safe.check(value, "slurm_name")
+
+    @field_validator("extra_sbatch")
+    @classmethod
+    def _one_option_each(cls, value):
+        return shell_safe.check_all(value, "sbatch_option", "option")
 
     @field_validator("time", mode="before")
     @classmethod
@@ -157,7 +176,7 @@ class SlurmSpec(Strict):
         # YAML 1.1 reads an unquoted 12:00:00 as the number 43200 (base 60): give it back its clock form.
         if isinstance(value, int) and not isinstance(value, bool):
             return f"{value // 3600:02d}:{value % 3600 // 60:02d}:{value % 60:02d}"
-        return value
+        return shell_safe.check(value, "slurm_time")
 
 
 class LaunchSpec(Strict):
@@ -178,6 +197,26 @@ class LaunchSpec(Strict):
     fsdp: bool = Field(False, description="PyTorch FSDP: full shard, auto-wrap by transformer layer")
     mixed_precision: Literal["no", "fp16", "bf16"] = "no"
     slurm: SlurmSpec = Field(default_factory=SlurmSpec)
+
+    @field_validator("master_addr")
+    @classmethod
+    def _host(cls, value):
+        return shell_safe.check(value, "host")
+
+    @field_validator("rdzv_endpoint")
+    @classmethod
+    def _host_port(cls, value):
+        return shell_safe.check(value, "host_port")
+
+    @field_validator("gpus")
+    @classmethod
+    def _gpu_ids(cls, value):
+        return shell_safe.check(value, "gpu_ids")
+
+    @field_validator("hostfile")
+    @classmethod
+    def _hostfile_lines(cls, value):
+        return shell_safe.check_all(value, "hostfile_line", "line")
 
     @model_validator(mode="after")
     def _coherent(self):

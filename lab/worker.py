@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -46,18 +47,21 @@ def main(argv: list[str] | None = None) -> int:
     pid = os.getpid()
     run.set_status(state="queued", pid=pid, pgid=os.getpgid(0), pid_started=process_identity(pid))
 
-    slot = take_slot(run)
-    if slot is None:
+    # A Slurm job queues on the cluster, not for a slot of this machine: the supervisor only follows it.
+    on_slurm = _launcher_of(run) == "slurm"
+    slot = None if on_slurm else take_slot(run)
+    if slot is None and not on_slurm:
         run.set_status(state="cancelled", ended_at=now(), exit_code=EXIT_CANCELLED, error="cancelled while queued",
                        queue_position=None, queue_reason=None)
         return EXIT_CANCELLED
-    run.set_status(state="running", started_at=now(), device=slot.device, queue_position=None, queue_reason=None)
+    if slot is not None:
+        run.set_status(state="running", started_at=now(), device=slot.device, queue_position=None, queue_reason=None)
     try:
         spec = run.load_spec()
         launch = getattr(spec, "launch", None)
-        if slot.device.startswith("cuda:") and not (launch is not None and launch.distributed):
+        if slot is not None and slot.device.startswith("cuda:") and not (launch is not None and launch.distributed):
             os.environ["CUDA_VISIBLE_DEVICES"] = slot.device.removeprefix("cuda:")  # before torch sees CUDA
-        if slot.device == "cpu":
+        if slot is not None and slot.device == "cpu":
             cpu_share.apply(run_queue.devices())
         if launch is not None and launch.distributed:
             return supervise(run, spec, args.resume)
@@ -72,6 +76,15 @@ def main(argv: list[str] | None = None) -> int:
             return _end(run, "cancelled", EXIT_CANCELLED, "cancelled")
         return _end(run, "failed", EXIT_FAILED, one_line(e))
     return _finish(run, result)
+
+
+def _launcher_of(run: Run) -> str | None:
+    """The spec's launcher, or None when the spec does not load (the job reports that itself)."""
+    try:
+        launch = getattr(run.load_spec(), "launch", None)
+    except Exception:  # noqa: BLE001 - a bad spec fails below with its own one-line message
+        return None
+    return getattr(launch, "launcher", None)
 
 
 def take_slot(run: Run):
@@ -149,33 +162,84 @@ def supervise(run: Run, spec, resume: bool) -> int:
             stale.unlink()
     env = {**os.environ, **p.env, "PYTHONUNBUFFERED": "1"}
     if p.launcher == "slurm":
-        code = _run_on_slurm(run, p)
+        code, ended = _run_on_slurm(run, p)
     else:
         code = subprocess.run(p.argv, env=env, stdin=subprocess.DEVNULL).returncode
+        ended = f"{p.launcher} exited with code {code}"
     result_path = run.dir / "ranks" / "result.json"
     if run.cancel_requested():
         return _end(run, "cancelled", EXIT_CANCELLED, "cancelled")
     if code == 0 and result_path.exists():
         return _finish(run, json.loads(result_path.read_text(encoding="utf-8")))
-    error, user = first_rank_error(run) or (f"{p.launcher} exited with code {code}", False)
+    error, user = first_rank_error(run) or (ended, False)
     return _end(run, "failed", EXIT_USER if user else EXIT_FAILED, error)
 
 
-def _run_on_slurm(run: Run, p) -> int:
+# ---- Slurm ---------------------------------------------------------------------------------------
+SLURM_POLL_S = 1.0
+SLURM_STOP_GRACE_S = 20.0  # a stop request first lets the ranks save and leave; then scancel
+
+
+def _run_on_slurm(run: Run, p) -> tuple[int, str]:
+    """Submit the sbatch script and follow the job until it ends: the run is `queued` while Slurm
+    holds it PENDING and `running` once it starts; a stop request, or SIGTERM to this supervisor,
+    becomes scancel. Returns (0 when rank 0 left its result, else 1; how the job ended)."""
     script = run.dir / "launch" / "job.sbatch"
     problem = slurm_backend.syntax_error(str(script))
     if problem:
         raise UserError(f"{script}: {problem}")
     if not slurm_backend.available():
-        raise UserError(f"sbatch is not on this machine: submit {script} on the cluster's login node")
-    job_id = slurm_backend.submit(str(script))
-    run.set_status(slurm_job=job_id)
+        raise UserError(slurm_backend.missing_message())
+    try:
+        job_id = slurm_backend.submit(str(script))
+    except slurm_backend.SlurmError as e:
+        raise UserError(f"sbatch: {e}") from None
+    run.set_status(slurm_job=job_id, slurm_state="PENDING")
     run.events.emit("log", message=f"submitted Slurm job {job_id}")
-    while slurm_backend.in_queue(job_id):
-        if run.cancel_requested():
+
+    def scancel_and_leave(*_):
+        slurm_backend.cancel(job_id)
+        raise SystemExit(EXIT_CANCELLED)
+
+    previous = signal.signal(signal.SIGTERM, scancel_and_leave)
+    try:
+        ended = _follow_slurm_job(run, job_id)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if (run.dir / "ranks" / "result.json").exists():
+        return 0, ended
+    out = run.dir / "launch" / f"slurm-{job_id}.out"
+    last = [ln for ln in (out.read_text(errors="replace").splitlines() if out.exists() else []) if ln.strip()]
+    return 1, ended + (f"; last line of {out.name}: {last[-1].strip()[:200]}" if last else "")
+
+
+def _follow_slurm_job(run: Run, job_id: str) -> str:
+    shown, stop_asked, scancelled, never = None, None, False, None
+    while True:
+        job = slurm_backend.job_state(job_id)
+        if (job.state, job.reason) != shown:
+            shown = (job.state, job.reason)
+            changes = {"slurm_state": job.state or "gone", "queue_reason": job.reason or None}
+            if job.state in ("RUNNING", "COMPLETING") and run.read_status().get("state") != "running":
+                changes.update(state="running", started_at=now())
+            run.set_status(**changes)
+            run.events.emit("log", message=f"Slurm job {job_id}: {job.state or 'gone'}"
+                                           + (f" ({job.reason})" if job.reason else ""))
+        if job.ended or not job.state:
+            if never:
+                return f"Slurm job {job_id} could never start ({never}): cancelled it"
+            return (f"Slurm job {job_id} ended {job.state or 'without a trace in squeue/scontrol/sacct'}"
+                    + (f" (exit code {job.exit_code})" if job.exit_code and job.exit_code != "0:0" else ""))
+        if job.state == "PENDING" and job.reason in slurm_backend.NEVER_STARTS and not scancelled:
             slurm_backend.cancel(job_id)
-        time.sleep(5)
-    return 0 if (run.dir / "ranks" / "result.json").exists() else 1
+            scancelled, never = True, job.reason
+        if run.cancel_requested() and not scancelled:
+            stop_asked = stop_asked or time.monotonic()
+            if job.state == "PENDING" or time.monotonic() - stop_asked > SLURM_STOP_GRACE_S:
+                slurm_backend.cancel(job_id)
+                scancelled = True
+                run.events.emit("log", message=f"scancel {job_id}")
+        time.sleep(SLURM_POLL_S)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,8 @@ from backends import deepspeed as deepspeed_backend
 from backends import slurm as slurm_backend
 from backends import torchrun as torchrun_backend
 
+from .. import shell_safe
+from ..errors import UserError
 from . import configs
 
 LAUNCH_DIR = "launch"
@@ -81,15 +83,20 @@ def plan(spec, run_dir: str | Path, resume: bool = False, python: str | None = N
         # Every node starts the same launcher; Slurm tells each which node it is and who is first.
         if launch.slurm.node_launcher == "torchrun":
             node = torchrun_backend.command(python, module_argv, nproc_per_node=launch.nproc_per_node,
-                                            nnodes=launch.nnodes, rdzv_endpoint="$MASTER_ADDR:$MASTER_PORT",
-                                            run_id=Path(run_dir).name)
+                                            nnodes=launch.nnodes, run_id=Path(run_dir).name,
+                                            rdzv_endpoint="$MASTER_ADDR:$MASTER_PORT" if launch.nnodes > 1 else None)
         else:
             node = node_command("accelerate", {"machine_rank": "$SLURM_NODEID", "main_process_ip": "$MASTER_ADDR",
                                                "main_process_port": "$MASTER_PORT"})
         s = launch.slurm
+        if not shell_safe.is_safe(folder, "path"):
+            raise UserError(f"launch.launcher: slurm writes the run folder into an sbatch script; "
+                            f"{shell_safe.refusal('run folder', folder, 'path')}")
         files["job.sbatch"] = slurm_backend.render(
-            slurm_backend.SbatchOptions(job_name=s.job_name, nodes=launch.nnodes, gpus_per_node=s.gpus_per_node,
-                                        cpus_per_task=s.cpus_per_task, time=s.time, output=f"{folder}/slurm-%j.out",
+            slurm_backend.SbatchOptions(job_name=s.job_name, nodes=launch.nnodes,
+                                        gpus_per_node=slurm_gpus_per_node(launch, cuda),
+                                        cpus_per_task=slurm_cpus_per_task(spec), time=s.time,
+                                        output=f"{folder}/slurm-%j.out",
                                         partition=s.partition, account=s.account, extra=tuple(s.extra_sbatch)),
             node, env, workdir=str(Path.cwd()))
         argv = ["sbatch", "--parsable", f"{folder}/job.sbatch"]
@@ -98,6 +105,21 @@ def plan(spec, run_dir: str | Path, resume: bool = False, python: str | None = N
         world = 1
     files["command.sh"] = "#!/bin/bash\n# what the lab runs for this job\n" + LaunchPlan(launch.launcher, argv, env).command_line() + "\n"
     return LaunchPlan(launch.launcher, argv, env, files, world)
+
+
+def slurm_gpus_per_node(launch, cuda: bool) -> int:
+    """What the run asks for, not a fixed 8: one GPU per rank where GPUs are in play."""
+    if launch.slurm.gpus_per_node is not None:
+        return launch.slurm.gpus_per_node
+    return launch.nproc_per_node if cuda else 0
+
+
+def slurm_cpus_per_task(spec) -> int:
+    """One task per node starts all of that node's ranks: a CPU per rank and per data-loader worker."""
+    if spec.launch.slurm.cpus_per_task is not None:
+        return spec.launch.slurm.cpus_per_task
+    train = getattr(spec, "train", None)
+    return spec.launch.nproc_per_node * (1 + int(getattr(train, "dataloader_num_workers", 0) or 0))
 
 
 def write_files(p: LaunchPlan, run_dir: str | Path) -> Path:
