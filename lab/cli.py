@@ -117,10 +117,14 @@ def _print_summary(s: dict) -> None:
     print(line)
 
 
+def _names(text: str | None) -> tuple[str, ...] | None:
+    return tuple(n.strip() for n in text.split(",") if n.strip()) or None if text else None
+
+
 def cmd_runs(args) -> int:
     store = _store(args)
     if args.action == "list":
-        rows = store.list()
+        rows = store.list(kind=_names(args.kind), state=_names(args.state), has_model=args.has_model or None)
         if args.json:
             print(json.dumps([_result(r) | {"kind": r.get("kind"), "created_at": r.get("created_at")} for r in rows], ensure_ascii=False))
         else:
@@ -206,6 +210,9 @@ def build_parser() -> argparse.ArgumentParser:
     rs.add_argument("--json", action="store_true")
     rs.add_argument("--grace", type=float, default=30.0, help="cancel: seconds to wait for a clean stop before SIGTERM")
     rs.add_argument("--lang", choices=["en", "ja"], default="en", help="report: the language of its headings")
+    rs.add_argument("--kind", help="list: only runs of these kinds (comma-separated: sft,dpo)")
+    rs.add_argument("--state", help="list: only runs in these states (comma-separated: running,queued)")
+    rs.add_argument("--has-model", action="store_true", help="list: only runs that saved a model")
     rs.set_defaults(func=cmd_runs)
 
     m = sub.add_parser("models", help="the embedded tiny model")

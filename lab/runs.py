@@ -271,8 +271,9 @@ class RunStore:
         return {"run_id": run_id, "run_dir": str(run.dir), "kind": kind, "created_at": created, **status,
                 "duration": duration, "metrics": dict(last)}
 
-    def list(self) -> list[dict]:
-        return [self.summary(i) for i in self.ids()]
+    def list(self, kind=None, state=None, has_model: bool | None = None) -> list[dict]:
+        """The summaries of the runs `find` picks, newest first."""
+        return [self.summary(i) for i in self.find(kind, state, has_model)]
 
     # ---- stop -----------------------------------------------------------------------------------
     def request_cancel(self, run_id: str) -> Run:

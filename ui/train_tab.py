@@ -16,6 +16,7 @@ from lab.errors import UserError
 from lab.events import metric_series, read_events
 from lab.jobs import submit
 from lab.models import chat
+from lab.names import check_name, inside
 from lab.paths import REPO_DIR, workspace
 from lab.presets import diff_as_overrides, dump_spec, find_preset, list_presets, read_yaml, validate
 from lab.runs import RunStore
@@ -288,7 +289,7 @@ def build_train_tab(cfg: TrainTab, store: RunStore, i18n: I18n, lang_state: gr.S
                 raise UserError("preset name: use letters, digits, '-', '_' or '.'")
             folder = workspace() / "presets"
             folder.mkdir(parents=True, exist_ok=True)
-            path = folder / f"{name}.yaml"
+            path = inside(folder, f"{check_name(name, 'preset name')}.yaml", "preset name")
             path.write_text(dump_spec(spec), encoding="utf-8")
         except UserError as e:
             return gr.skip(), gr.skip(), f"⚠ {e}"
@@ -311,7 +312,7 @@ def build_train_tab(cfg: TrainTab, store: RunStore, i18n: I18n, lang_state: gr.S
 
     # ---- start / stop / watch ---------------------------------------------------------------
     def run_ids():
-        return [i for i in store.ids() if i.split("-", 1)[0] in cfg.kinds]
+        return store.find(kind=cfg.kinds)
 
     def start(base, *values):
         try:

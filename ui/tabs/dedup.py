@@ -652,7 +652,7 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
 
     # ---- runs ---------------------------------------------------------------------------------------------
     def run_ids():
-        return [i for i in store.ids() if i.startswith(f"{P}-")]
+        return store.find(kind="dedup")
 
     def stop(view):
         if view is not None:

@@ -78,7 +78,7 @@ TEXT = {
 
 def _extra(form, i18n: I18n, lang: str, lang_state: gr.State, store: RunStore) -> None:
     """The SFT-run picker and the objective's formula under the form."""
-    sft_runs = lambda: [i for i in store.ids() if i.startswith("sft-") and store.status(i).get("state") == "succeeded"]  # noqa: E731
+    sft_runs = lambda: store.find(kind="sft", state="succeeded")  # noqa: E731
     pick = i18n.bind(gr.Dropdown(choices=sft_runs(), value=None, label=i18n.t("dpo.from_sft", lang),
                                  elem_id="dpo-from-sft"), "dpo.from_sft")
     objective = gr.Markdown(explain("dpo", "sigmoid", lang), elem_id="dpo-objective",

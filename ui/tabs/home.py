@@ -9,16 +9,15 @@ from dataclasses import dataclass
 
 import gradio as gr
 
+from lab.kinds import KINDS
 from lab.paths import PRESETS_DIR
 from lab.presets import list_presets, read_yaml
 from lab.runs import RunStore
 
 from ..i18n import I18n
 
-# The tab that opens a preset of each kind, in the order of the loop (the gallery's order too).
-# Pretraining has no form of its own: the Launch tab takes every training preset.
-OPEN_IN = {"dedup": "dedup", "pretrain": "launch", "sft": "sft", "dpo": "dpo", "kto": "dpo", "eval": "judge",
-           "judge": "judge", "rag_index": "rag", "rag_eval": "rag"}
+# The tab that opens a preset of each kind, in the order of the loop (the gallery's order too): lab/kinds.py.
+OPEN_IN = {name: k.tab for name, k in KINDS.items() if k.tab}
 TAB_NAMES = {"dedup": ("Data", "データ"), "launch": ("Launch", "分散学習"), "sft": ("SFT", "SFT"),
              "dpo": ("DPO", "DPO"), "judge": ("Judge", "評価"), "rag": ("RAG", "RAG"), "runs": ("Runs", "実行一覧")}
 EST_WORDS = {"not recommended": "非推奨"}

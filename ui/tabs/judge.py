@@ -19,15 +19,17 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from lab.charts import waiting_figure
+from lab.endpoints import pasted_key
 from lab.errors import UserError
 from lab.evals import results as judge_results
 from lab.evals.questions import categories_of, load_questions
 from lab.jobs import submit
-from lab.models.load import run_model_dir
 from lab.presets import find_preset, list_presets, read_yaml, validate
 from lab.runs import RunStore
 from lab.threads import start_thread
 
+from ..endpoint_fields import endpoint_field, key_field
+from ..endpoint_fields import shown as shown_endpoint
 from ..uploads import keep_upload
 from ..i18n import I18n
 from ..live import timer_after_idle_poll
@@ -52,14 +54,15 @@ TEXT = {
     "judge.upload": ("Import your own questions (.jsonl)", "自分の質問を取り込む（.jsonl）"),
     "judge.categories": ("Categories (none ticked = all)", "カテゴリ（未選択ならすべて）"),
     "judge.max_questions": ("Max questions (0 = all)", "最大質問数（0 はすべて）"),
-    "judge.contestants": ("Contestants (model: tiny, run:ID, folder or Hub id; or an OpenAI-compatible base_url)",
-                          "出場モデル（model は tiny・run:ID・フォルダ・Hub ID。OpenAI 互換の base_url も可）"),
+    "judge.contestants": ("Contestants (model: tiny, run:ID, folder or Hub id; or an OpenAI-compatible base_url or endpoint name)",
+                          "出場モデル（model は tiny・run:ID・フォルダ・Hub ID。OpenAI 互換の base_url かエンドポイント名も可）"),
     "judge.add_model": ("Add a contestant", "出場モデルを追加"),
     "judge.add": ("Add", "追加"),
     "judge.judge": ("Judge", "審査員"),
     "judge.base_url": ("Judge endpoint (OpenAI-compatible base_url; empty = a local model by log-probability)",
                        "審査員のエンドポイント（OpenAI 互換の base_url。空ならローカルモデルが対数確率で判定）"),
     "judge.model": ("Judge model (empty = the endpoint's first; local: tiny)", "審査員のモデル（空ならエンドポイントの先頭、ローカルは tiny）"),
+    "judge.api_key": ("Your API key for the endpoints (kept in this page only)", "エンドポイント用の自分の API キー（このページの中だけで使います）"),
     "judge.method": ("Verdict by", "判定の方法"),
     "judge.mode": ("Mode", "方式"),
     "judge.baseline": ("Baseline (pairwise-baseline)", "基準モデル（pairwise-baseline）"),
@@ -125,7 +128,7 @@ def equivalent_command(path: str, base: dict, data: dict) -> str:
 
 # ---- form ↔ spec ------------------------------------------------------------------------------------
 def contestants_frame(contestants: list[dict]) -> pd.DataFrame:
-    rows = [[c.get("name", ""), c.get("model", "tiny"), c.get("base_url") or "", c.get("temperature", 0.0),
+    rows = [[c.get("name", ""), c.get("model", "tiny"), shown_endpoint(c.get("base_url")), c.get("temperature", 0.0),
              c.get("max_new_tokens", 128)] for c in contestants]
     return pd.DataFrame(rows, columns=CONTESTANT_COLUMNS)
 
@@ -169,7 +172,7 @@ def form_values(data: dict) -> list:
     q, j = data.get("questions") or {}, data.get("judge") or {}
     names = [c.get("name") for c in data.get("contestants") or []]
     return [q.get("path", "samples/judge_questions_ja.jsonl"), q.get("categories") or [], q.get("max_questions") or 0,
-            contestants_frame(data.get("contestants") or []), j.get("base_url") or "", j.get("model") or "",
+            contestants_frame(data.get("contestants") or []), shown_endpoint(j.get("base_url")), j.get("model") or "",
             j.get("method", "auto"), data.get("mode", "pairwise-baseline"),
             gr.update(choices=names, value=data.get("baseline") or (names[0] if names else None)),
             data.get("prompt_lang", "ja"), data.get("use_reference", True), j.get("concurrency", 4), j.get("max_tokens", 512)]
@@ -194,11 +197,7 @@ def form_dict(base: dict, values: list) -> dict:
 
 def model_choices(store: RunStore) -> list[str]:
     """tiny and every training run that saved a model."""
-    out = ["tiny"]
-    for run_id in store.ids():
-        if run_id.split("-", 1)[0] in ("sft", "dpo", "kto", "pretrain") and run_model_dir(store.root / run_id):
-            out.append(f"run:{run_id}")
-    return out
+    return ["tiny", *(f"run:{run_id}" for run_id in store.find(has_model=True))]
 
 
 def unique_name(model: str, taken: list[str]) -> str:
@@ -536,9 +535,9 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
                     with gr.Column(scale=1, min_width=300):
                         with gr.Accordion(t("judge"), open=True) as acc_j:
                             b(acc_j, "judge")
-                            j_url = b(gr.Textbox(values0[4], label=t("base_url"), placeholder="http://127.0.0.1:8000/v1",
-                                                 elem_id="judge-base-url"), "base_url")
+                            j_url = b(endpoint_field(values0[4], t("base_url"), "judge-base-url"), "base_url")
                             j_model = b(gr.Textbox(values0[5], label=t("model"), elem_id="judge-model"), "model")
+                            j_key = b(key_field(t("api_key"), "judge-api-key"), "api_key")
                             with gr.Row():
                                 j_method = b(gr.Dropdown(["auto", "generate", "logprob"], value=values0[6], label=t("method"),
                                                          elem_id="judge-method"), "method")
@@ -700,17 +699,19 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
 
     # ---- start / stop / watch --------------------------------------------------------------------------
     def run_ids(kind="judge"):
-        return [i for i in store.ids() if i.split("-", 1)[0] == kind]
+        return store.find(kind=kind)
 
     def start(base, *values):
+        *values, key = values
         try:
-            run = submit(store, validate(form_dict(base, list(values)), "form"))
+            with pasted_key(key):  # to this run's worker alone, never into job.yaml
+                run = submit(store, validate(form_dict(base, list(values)), "form"))
         except UserError as e:
             gr.Warning(str(e))
             return gr.skip(), f"⚠ {e}", gr.skip(), gr.skip()
         return RunView.open(store, run.id), "", gr.update(choices=run_ids(), value=run.id), gr.Timer(active=True)
 
-    start_btn.click(start, [base_state, *widgets], [view_state, error_md, watch_dd, timer])
+    start_btn.click(start, [base_state, *widgets, j_key], [view_state, error_md, watch_dd, timer])
 
     def stop(view):
         if view is not None:
@@ -936,4 +937,4 @@ def _question_preview(path: str) -> pd.DataFrame:
 
 
 def _eval_ids(store: RunStore) -> list[str]:
-    return [i for i in store.ids() if i.startswith("eval-") and (store.root / i / "results.json").exists()]
+    return [i for i in store.find(kind="eval") if (store.root / i / "results.json").exists()]

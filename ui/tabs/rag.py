@@ -18,6 +18,7 @@ from plotly.subplots import make_subplots
 
 from lab.errors import UserError
 from lab.jobs import submit
+from lab.kinds import model_kinds
 from lab.paths import workspace
 from lab.presets import find_preset, read_yaml, validate
 from lab.rag.chain import CITATION, DEFAULT_PROMPT, cited_numbers
@@ -182,15 +183,7 @@ def sources_frame(index_name: str) -> tuple[pd.DataFrame, list[str]]:
 
 
 def model_choices(store: RunStore) -> list[str]:
-    out = ["tiny"]
-    for run_id in store.ids():
-        if run_id.split("-", 1)[0] in ("sft", "dpo", "kto", "pretrain"):
-            try:
-                if store.status(run_id).get("state") == "succeeded":
-                    out.append(f"run:{run_id}")
-            except UserError:
-                continue
-    return out
+    return ["tiny", *(f"run:{run_id}" for run_id in store.find(kind=model_kinds(), state="succeeded"))]
 
 
 def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
@@ -573,7 +566,7 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
 
     # ---- on load: the latest runs of this tab, the index lists ------------------------------------------------
     def latest(kind):
-        ids = [i for i in store.ids() if i.split("-", 1)[0] == kind]
+        ids = store.find(kind=kind)
         active = [i for i in ids if store.status(i).get("state") in ("queued", "running")]
         pick = (active or ids or [None])[0]
         return RunView.open(store, pick) if pick else None
