@@ -127,9 +127,10 @@ class RagIndex:
             if path.exists() and any(path.iterdir()):
                 raise UserError(f"index: {path} is a non-empty folder that is not a RAG index (choose another)")
             path.mkdir(parents=True, exist_ok=True)
+            from .tokenizers import DEFAULT_ANALYSIS
             manifest = {"version": MANIFEST_VERSION, "collection": COLLECTION, "embedding": embedding,
-                        "tokenizer": tokenizer, "chunking": chunking, "created_at": round(time.time(), 3),
-                        "generation": 0}
+                        "tokenizer": tokenizer, "analysis": DEFAULT_ANALYSIS, "chunking": chunking,
+                        "created_at": round(time.time(), 3), "generation": 0}
             write_manifest(path, manifest)
             return cls(path, manifest)
         old = manifest.get("embedding", {})
@@ -149,6 +150,11 @@ class RagIndex:
     # ---- chroma ---------------------------------------------------------------------------------
     def refresh(self) -> None:
         self.manifest = read_manifest(self.path) or self.manifest
+
+    @property
+    def analysis(self) -> str | None:
+        """The granularities of this index's BM25 terms (lab/rag/tokenizers.py); None = legacy "B"."""
+        return self.manifest.get("analysis")
 
     @property
     def generation(self) -> int:

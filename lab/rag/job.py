@@ -117,7 +117,7 @@ def _embed_and_add(index: RagIndex, chunks: list[Chunk], embedding: EmbeddingSpe
     if not chunks:
         emit("progress", step=0, total=0, eta_s=0)
         return 0
-    tokenize = get_tokenizer(tokenizer_name)
+    tokenize = get_tokenizer(tokenizer_name, index.analysis)  # an older index keeps the terms it was built with
     store = index.vectorstore(get_embeddings(embedding))
     # Similar lengths in one batch waste the least padding in the embedder.
     ordered = sorted(chunks, key=lambda c: len(c.text))

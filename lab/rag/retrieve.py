@@ -1,17 +1,22 @@
 """Retrieval over an index: dense (the embedder + Chroma), BM25 (Japanese terms), or hybrid (both,
-fused by weighted reciprocal rank in LangChain's EnsembleRetriever), optionally reranked by a local
-cross-encoder. Every hit says where it came from and why: source, chunk id, score, and the dense
-similarity and BM25 score behind a fused rank.
+merged by lab/rag/fusion.py: by default each list's scores as z-scores, summed with equal weights;
+`fusion: rrf` is LangChain's EnsembleRetriever's weighted reciprocal rank fusion), optionally
+reranked by a local cross-encoder. Every hit says where it came from and why: source, chunk id,
+score, and the dense similarity and BM25 score behind a fused rank.
 
-Scores by mode: dense = cosine similarity; bm25 = Okapi BM25; hybrid = Σ weight / (rank + c) over
-the two lists (weighted reciprocal rank fusion); reranked = the cross-encoder's score."""
+Scores by mode: dense = cosine similarity; bm25 = Okapi BM25; hybrid = Σ weight · z over the two
+lists (zscore), Σ weight · (min-max scaled score) (minmax) or Σ weight / (rank + c) (rrf);
+reranked = the cross-encoder's score."""
 from __future__ import annotations
 
 import threading
 import warnings
+from typing import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
@@ -20,6 +25,7 @@ from langchain_core.retrievers import BaseRetriever
 from ..errors import UserError
 from .bm25 import SparseBM25
 from .embeddings import get_embeddings
+from .fusion import fuse
 from .index import _STATE_LOCK, RagIndex
 from .spec import EmbeddingSpec, RetrievalSpec
 from .tokenizers import get_tokenizer
@@ -78,6 +84,46 @@ class ScoredEnsembleRetriever(EnsembleRetriever):
                       reverse=True)
 
 
+class HybridRetriever(BaseRetriever):
+    """Dense and BM25 heads (fetch_k each) merged by a score rule of lab/rag/fusion.py. BM25 scores
+    every chunk, so each hit carries its exact BM25 score, and BM25's head keeps zero scores (a lone
+    match among many must stand out)."""
+    store: Any
+    bm25: Any
+    docs: list
+    rows: dict  # chunk id → row of `bm25` and `docs`
+    tokenize: Callable[[str], list[str]]
+    fetch_k: int = 20
+    weights: tuple[float, float] = (0.5, 0.5)
+    rule: str = "zscore"
+
+    def dense_head(self, query: str) -> list[Document]:
+        return DenseRetriever(store=self.store, k=self.fetch_k).invoke(query)
+
+    def bm25_scores(self, query: str) -> np.ndarray:
+        return self.bm25.get_scores(self.tokenize(query))
+
+    def merge(self, dense: list[Document], scores: np.ndarray) -> list[Document]:
+        n = min(self.fetch_k, len(scores))
+        top = np.argpartition(-scores, n - 1)[:n] if 0 < n < len(scores) else np.arange(len(scores))
+        top = top[np.argsort(-scores[top], kind="stable")]
+        bm25_head = [(self.docs[i].metadata["chunk_id"], float(scores[i])) for i in top]
+        dense_head = [(d.metadata["chunk_id"], d.metadata["dense_score"]) for d in dense]
+        by_id = {d.metadata["chunk_id"]: d for d in dense}
+        out = []
+        for key, fused in fuse([dense_head, bm25_head], self.weights, self.rule)[:self.fetch_k]:
+            row = self.rows.get(key)
+            doc = by_id.get(key) or self.docs[row]
+            meta = {**doc.metadata, "score": fused}
+            if row is not None:
+                meta["bm25_score"] = float(scores[row])
+            out.append(Document(page_content=doc.page_content, id=doc.id, metadata=meta))
+        return out
+
+    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
+        return self.merge(self.dense_head(query), self.bm25_scores(query))
+
+
 @dataclass
 class _Snapshot:
     """What one generation of an index needs in memory: its Chroma view and its BM25 matrix (each
@@ -86,6 +132,7 @@ class _Snapshot:
     store: Any = None
     bm25_docs: list[Document] | None = None
     bm25: SparseBM25 | None = None
+    rows: dict[str, int] | None = None
 
 
 _SNAPSHOTS: dict[str, _Snapshot] = {}
@@ -107,6 +154,7 @@ def _snapshot(index: RagIndex, need_dense: bool, need_bm25: bool) -> _Snapshot:
             ids, texts, metas = index.all_chunks()
             snap.bm25_docs = [Document(page_content=t, id=i, metadata=m) for i, t, m in zip(ids, texts, metas)]
             snap.bm25 = SparseBM25([(m.get("terms") or "").split() for m in metas])
+            snap.rows = {i: row for row, i in enumerate(ids)}
         return snap
 
 
@@ -136,13 +184,17 @@ def build_retriever(index: RagIndex, settings: RetrievalSpec) -> BaseRetriever:
     use_bm25 = settings.mode == "bm25" or (settings.mode == "hybrid" and settings.bm25_weight > 0)
     snap = _snapshot(index, need_dense=use_dense, need_bm25=use_bm25)
     fetch = max(settings.fetch_k, settings.k)
+    tokenize = get_tokenizer(index.manifest.get("tokenizer", "sudachi"), index.analysis)
+    if settings.mode == "hybrid" and use_dense and use_bm25 and settings.fusion != "rrf":
+        return HybridRetriever(store=snap.store, bm25=snap.bm25, docs=snap.bm25_docs, rows=snap.rows, tokenize=tokenize,
+                               fetch_k=fetch,
+                               weights=(settings.dense_weight, settings.bm25_weight), rule=settings.fusion)
     parts, weights = [], []
     if use_dense:
         parts.append(DenseRetriever(store=snap.store, k=fetch))
         weights.append(settings.dense_weight)
     if use_bm25:
-        parts.append(BM25Retriever(vectorizer=snap.bm25, docs=snap.bm25_docs, k=fetch,
-                                   preprocess_func=get_tokenizer(index.manifest.get("tokenizer", "sudachi"))))
+        parts.append(BM25Retriever(vectorizer=snap.bm25, docs=snap.bm25_docs, k=fetch, preprocess_func=tokenize))
         weights.append(settings.bm25_weight)
     if settings.mode == "hybrid" and len(parts) == 2:
         return ScoredEnsembleRetriever(retrievers=parts, weights=weights, id_key="chunk_id", c=settings.rrf_c)

@@ -54,14 +54,15 @@ class EmbeddingSpec(Strict):
 class RetrievalSpec(Strict):
     mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
     k: int = Field(5, ge=1, le=100, description="chunks given to the model")
-    # Fusion defaults (bench/rag.py): c = 60 is reciprocal rank fusion's usual constant (Cormack et al.,
-    # 2009); the dense-leaning weights were chosen on one half of the bundled QA set and hold on the
-    # other half with the multilingual default embedder, BM25 adding exact names and codes. With the
-    # English `embedded` model on Japanese text, BM25 carries most of the signal: use about 0.3 / 0.7.
-    dense_weight: float = Field(0.7, ge=0.0, le=1.0, description="weight of the dense list in the rank fusion")
-    bm25_weight: float = Field(0.3, ge=0.0, le=1.0, description="weight of the BM25 list in the rank fusion")
+    # Fusion (lab/rag/fusion.py, measured by bench/rag.py on the bundled set and on generated sets of
+    # many look-alike documents): each list's scores as z-scores, summed with equal weights, so the
+    # list that is confident about a query leads it; one default for every corpus, nothing tuned per set.
+    fusion: Literal["zscore", "minmax", "rrf"] = Field("zscore", description="how hybrid merges the two lists: zscore "
+                                                       "(scores standardised per list, then summed) | minmax | rrf (reciprocal rank)")
+    dense_weight: float = Field(0.5, ge=0.0, le=1.0, description="weight of the dense list in the fusion")
+    bm25_weight: float = Field(0.5, ge=0.0, le=1.0, description="weight of the BM25 list in the fusion")
     fetch_k: int = Field(20, ge=1, le=1000, description="candidates each retriever hands to the fusion")
-    rrf_c: int = Field(60, ge=0, le=1000, description="reciprocal rank fusion constant: score = Σ weight / (rank + c); "
+    rrf_c: int = Field(60, ge=0, le=1000, description="fusion rrf only: score = Σ weight / (rank + c); "
                                                       "smaller trusts the top of each list more")
     rerank_model: str | None = Field(None, description="a local cross-encoder folder; empty = no reranking")
 
