@@ -271,7 +271,8 @@ def run(spec: JudgeSpec, ctx) -> dict:
         ctx.emit("log", message=f"{cached} of {asked} verdicts came from the judge cache")
 
     # 3. results
-    summary = summarize(spec, judgments, judge.model_id, len(questions))
+    from .results import read_overrides  # verdicts a person gave before a resumed run finished
+    summary = summarize(spec, judgments, judge.model_id, len(questions), read_overrides(run_dir))
     _write_summary(run_dir, summary, ctx)
     final = {k: v for k, v in live_metrics(spec, judgments).items()}
     ctx.emit("metric", step=len(judgments), **final)

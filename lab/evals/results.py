@@ -89,7 +89,27 @@ def save_override(run_dir: str | Path, key: str, winner: str | None = None, scor
     single grade; both None clears it."""
     record = {"key": key, "winner": winner, "score": score, "note": note, "t": round(time.time(), 3)}
     append_line(Path(run_dir) / OVERRIDES, record)
+    refresh_human_fields(run_dir)
     return record
+
+
+def refresh_human_fields(run_dir: str | Path) -> dict | None:
+    """Rewrite summary.json's judge–human agreement and self-preference from the verdicts on disk
+    (the judge's own numbers stay as they are). None when the run has no summary yet."""
+    from .bias import judge_is_contestant
+    from .summary import human_fields
+    result = load_result(run_dir)
+    if result.summary is None:
+        return None
+    judge = result.summary.get("judge", {})
+    self_name = judge_is_contestant(judge.get("model") or "", judge.get("base_url"), result.spec.contestants)
+    result.summary.update(human_fields(result.mode, result.items, result.judgments, result.overrides, self_name,
+                                       result.spec.seed))
+    path = Path(run_dir) / "summary.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(result.summary, ensure_ascii=False, indent=1), encoding="utf-8")
+    tmp.replace(path)
+    return result.summary
 
 
 def human_summary(result: JudgeResult) -> dict:

@@ -4,15 +4,19 @@ bias diagnostics, computed from judgments.jsonl (so it can always be rebuilt fro
 Keys every pairwise summary has: "win_rate" and "adjusted_win_rate" ({model: rate}), "ci"
 ({model: {"win_rate": [lo, hi], "adjusted_win_rate": [lo, hi]}}), "position_consistency" (the
 share of pairs judged the same in both orders, or null when no pair has two parsed orders), and
-"per_category" ({category: {model: {win, loss, tie, n, win_rate, adjusted_win_rate}}})."""
+"per_category" ({category: {model: {win, loss, tie, n, win_rate, adjusted_win_rate}}}).
+Pairwise summaries also have "length_controlled_win_rate" ({model: rate or null}, AlpacaEval-LC style)
+and "self_preference" (null unless the judge is a contestant); every summary has "human_agreement"
+(null until a person gives verdicts in the viewer: {n, raw_agreement, kappa, kappa_ci}), refreshed
+when a verdict is saved (lab/evals/results.save_override)."""
 from __future__ import annotations
 
-from . import aggregate
+from . import aggregate, agreement
 from .bias import diagnostics
 from .prompts import PROMPT_VERSION
 
 
-def summarize(spec, judgments: list[dict], judge_model: str, n_questions: int) -> dict:
+def summarize(spec, judgments: list[dict], judge_model: str, n_questions: int, overrides: dict | None = None) -> dict:
     models = [c.name for c in spec.contestants]
     unparsed = sum(1 for j in judgments if j.get("verdict") == "unparsed")
     summary = {
@@ -41,6 +45,7 @@ def summarize(spec, judgments: list[dict], judge_model: str, n_questions: int) -
             "bradley_terry": None,
         })
         bias = diagnostics([], judgments, judge_model, spec.judge.base_url, spec.contestants)
+        summary.update(human_fields(spec.mode, [], judgments, overrides or {}, None, spec.seed))
     else:
         items = aggregate.pair_items(judgments, spec.tie_margin)
         table = aggregate.win_table(items, models)
@@ -57,9 +62,22 @@ def summarize(spec, judgments: list[dict], judge_model: str, n_questions: int) -
             "position_consistency": bias["position_consistency"]["rate"],
             "bradley_terry": aggregate.bradley_terry(judgments, models, rounds=min(200, spec.bootstrap_rounds), seed=spec.seed),
         })
+        lc = agreement.length_controlled_win_rate(items, agreement.answer_lengths(judgments), models)
+        summary["length_controlled_win_rate"] = {m: (r or {}).get("lc_win_rate") for m, r in lc.items()}
+        summary["length_control"] = lc
+        summary.update(human_fields(spec.mode, items, judgments, overrides or {}, bias["judge_is_contestant"], spec.seed))
     summary["bias"] = bias
     summary["warnings"] = bias["warnings"]
     return summary
+
+
+def human_fields(mode: str, items: list, judgments: list[dict], overrides: dict, self_name: str | None,
+                 seed: int = 0) -> dict:
+    """The keys that change when a person gives verdicts: judge–human agreement and self-preference."""
+    out = {"human_agreement": agreement.judge_human_agreement(items, judgments, overrides, mode, seed)}
+    if mode != "single":
+        out["self_preference"] = agreement.self_preference(self_name, items, overrides)
+    return out
 
 
 def live_metrics(spec, judgments: list[dict]) -> dict[str, float]:

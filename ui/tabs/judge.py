@@ -341,7 +341,10 @@ def results_table(summary: dict | None) -> pd.DataFrame:
             score = summary["scores"].get(m)
             row = {"model": m, "mean score": "–" if score is None else f"{score:.2f}",
                    "score 95% CI": _ci(summary["score_ci"].get(m)), **{k: v for k, v in row.items() if k != "model"}}
-        elif bt:
+        else:
+            lc = (summary.get("length_controlled_win_rate") or {}).get(m)
+            row["LC win rate"] = "–" if lc is None else f"{lc:.3f}"
+        if summary.get("mode") != "single" and bt:
             row["BT rating"] = f"{bt['rating'][m]:.0f}"
             ci = bt.get("rating_ci", {}).get(m)
             row["BT 95% CI"] = f"[{ci[0]:.0f}, {ci[1]:.0f}]" if ci else "–"
@@ -389,8 +392,28 @@ def human_md(result, lang: str) -> str:
         return (f"あなたの採点 {h['n']} 件・審査員との平均差 {diff}" if ja else f"{h['n']} human scores · mean |human − judge| {diff}")
     table = ", ".join(f"{m}: {r['win']}-{r['loss']}-{r['tie']}" for m, r in h["table"].items())
     agree = _pct(h["agreement_with_judge"])
-    return (f"**あなたの判定** {h['n']} 件（勝-負-分 {table}）・審査員との一致率 {agree}（{h['compared']} 件中）" if ja else
+    text = (f"**あなたの判定** {h['n']} 件（勝-負-分 {table}）・審査員との一致率 {agree}（{h['compared']} 件中）" if ja else
             f"**Human verdicts** {h['n']} (win-loss-tie {table}) · agreement with the judge {agree} of {h['compared']}")
+    return text + agreement_md(result.summary, ja)
+
+
+def agreement_md(summary: dict | None, ja: bool) -> str:
+    """Cohen's κ with its interval, and the judge's self-preference, from summary.json."""
+    summary = summary or {}
+    out = ""
+    a = summary.get("human_agreement")
+    if a and a.get("kappa") is not None:
+        ci = a.get("kappa_ci")
+        ci_text = f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else ""
+        out += (f" · Cohen の κ = {a['kappa']:.2f}{ci_text}（n={a['n']}）" if ja else
+                f" · Cohen's κ = {a['kappa']:.2f}{ci_text} (n={a['n']})")
+    s = summary.get("self_preference")
+    if s and s.get("self_preference") is not None:
+        out += (f" · 自己選好 {s['self_preference']:+.2f}（審査員 {_pct(s['judge_self_win_rate_on_human_items'])} 対 人 "
+                f"{_pct(s['human_self_win_rate'])}）" if ja else
+                f" · self-preference {s['self_preference']:+.2f} (judge {_pct(s['judge_self_win_rate_on_human_items'])} vs "
+                f"people {_pct(s['human_self_win_rate'])} for '{s['contestant']}')")
+    return out
 
 
 def items_frame(result, category, winner, inconsistent_only) -> pd.DataFrame:
