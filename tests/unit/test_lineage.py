@@ -226,3 +226,23 @@ def test_reports_show_each_kinds_samples_escaped_with_the_charts_inlined(workspa
     index.set_status(state="failed", error="docs: not found")
     page = render_report(index, "en")
     assert "a.md" in page and "docs: not found" in page and "chunks_total" in page
+
+
+def test_a_report_and_a_family_node_take_the_kind_from_the_run_not_its_id(workspace):
+    """A folder renamed by hand and a run from before status.json held its kind: the report still shows
+    that kind's samples and names it, and the family graph labels it, from status.json or job.yaml."""
+    from lab.report import render_report
+    store = RunStore()
+    run = store.create(RagIndexSpec())
+    (run.artifacts / "report.json").write_text(json.dumps({"chunks_total": 12, "files_detail": [{"file": "a.md", "chunks": 12}]}))
+    status = json.loads(run.status_path.read_text())
+    del status["kind"]
+    run.status_path.write_text(json.dumps(status | {"state": "succeeded"}))
+    renamed = run.dir.with_name("my-index-run")
+    run.dir.rename(renamed)
+    moved = store.get("my-index-run")
+    page = render_report(moved, "ja")
+    assert "a.md" in page and "chunks_total" in page  # the rag_index samples, not a training run's
+    assert "RAG の索引 <code>rag_index</code>" in page
+    node = family(store, "my-index-run")["nodes"][0]
+    assert node["id"] == "my-index-run" and node["kind"] == "rag_index"
