@@ -74,18 +74,66 @@ def _words(cp: np.ndarray, doc_of_char: np.ndarray) -> tuple[np.ndarray, np.ndar
     return _mix(word_hash), doc_of_char[starts]
 
 
+def _char_windows(cp: np.ndarray, lengths: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Character n-gram hashes of a batch (the values `_windows` and `_short_docs` give, in the same
+    order) without a per-character owner array: the windows that cross a document boundary are known
+    from the lengths, and the work is done in place, so a batch touches a few arrays instead of a dozen."""
+    count = cp.size - n + 1
+    per_doc = np.where(lengths >= n, lengths - n + 1, np.where(lengths > 0, 1, 0))
+    if count <= 0:
+        h = np.empty(0, np.uint64)
+    else:
+        h = cp[:count].astype(np.uint64)
+        for k in range(1, n):
+            np.multiply(h, _M1, out=h)
+            np.bitwise_xor(h, cp[k:k + count], out=h, casting="unsafe")
+        ends = np.cumsum(lengths)
+        # a window starting in the last n−1 characters of a document reads into the next one
+        crossing = (ends[:, None] - np.arange(n - 1, 0, -1)[None, :])[lengths > 0].ravel()
+        crossing = crossing[(crossing >= 0) & (crossing < count)]
+        if crossing.size:
+            h = np.delete(h, np.unique(crossing))
+        np.add(h, np.uint64(n), out=h)
+        h = _mix_inplace(h)
+    short = np.flatnonzero((lengths > 0) & (lengths < n))
+    if short.size:  # rare: a document shorter than n is one shingle, all of it
+        starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+        values = np.empty(short.size, np.uint64)
+        for j, doc in enumerate(short):
+            v = np.uint64(0)
+            for c in cp[starts[doc]:starts[doc] + lengths[doc]]:
+                v = (v * _M1) ^ np.uint64(c)
+            values[j] = v + np.uint64(lengths[doc])
+        full = np.where(lengths >= n, lengths - n + 1, 0)
+        h = np.insert(h, np.cumsum(full)[short], _mix(values))  # where the document's windows would be
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(per_doc, out=offsets[1:])
+    return h, offsets
+
+
+def _mix_inplace(x: np.ndarray) -> np.ndarray:
+    """`_mix` without temporaries."""
+    t = np.empty_like(x)
+    for shift, mult in ((30, _M2), (27, _M3)):
+        np.right_shift(x, np.uint64(shift), out=t)
+        np.bitwise_xor(x, t, out=x)
+        np.multiply(x, mult, out=x)
+    np.right_shift(x, np.uint64(31), out=t)
+    np.bitwise_xor(x, t, out=x)
+    return x
+
+
 def batch_hashes(texts: list[str], n: int, unit: str) -> tuple[np.ndarray, np.ndarray]:
     """(flat shingle hashes, offsets) for a batch: document i owns hashes[offsets[i]:offsets[i+1]].
     Duplicates within a document are kept (MinHash ignores them; verification takes unique sets)."""
     with np.errstate(over="ignore"):
         lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
+        if unit != "word":
+            return _char_windows(np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32), lengths, n)
         cp = _codepoints(texts)
         doc_of_char = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
-        if unit == "word":
-            values, owner = _words(cp, doc_of_char)
-            lengths = np.bincount(owner, minlength=len(texts))
-        else:
-            values, owner = cp, doc_of_char
+        values, owner = _words(cp, doc_of_char)
+        lengths = np.bincount(owner, minlength=len(texts))
         hashes, owners = _windows(values, owner, n)
         short_h, short_o = _short_docs(values, owner, lengths, n)
     if short_h.size:
