@@ -8,18 +8,21 @@ flock on QUEUE/slot-N.lock: the kernel frees it when the holder exits, even on k
 run never keeps a slot, and a dead worker's ticket is dropped by whoever looks next.
 
 The queue folder is the runs folder's `.queue` unless LAB_QUEUE_DIR names a shared one (workshop
-mode: one queue for every participant's runs folder)."""
+mode: one queue for every participant's runs folder).
+
+On a GPU box each visible GPU has LAB_MAX_RUNS slots (`--max-runs`, default 1: several small runs may
+share a card), and there are as many CPU slots for the kinds that need no GPU (dedup, an index on
+the CPU, a judge that only calls endpoints). A distributed run takes one slot on each of as many
+GPUs as it has local ranks and is pinned to them."""
 from __future__ import annotations
 
 import fcntl
 import json
 import os
-import shutil
-import subprocess
 import time
 from collections import Counter, deque
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -36,38 +39,110 @@ class Ticket:
     pid: int = 0
     pid_started: float | None = None
     run_dir: str = ""
+    needs: str = "device"  # "device": a GPU slot where the machine has GPUs, else a CPU slot; "cpu": a CPU slot
+    count: int = 1        # GPU slots on distinct GPUs (a distributed run's local ranks)
+    only: str = ""        # GPU ids the run is limited to (launch.gpus), comma-separated; "" = any
 
 
 @dataclass
 class Slot:
-    """A held device slot; keep the object for the run's life (closing the file frees the slot)."""
+    """A held device slot; keep the object for the run's life (closing the file frees the slot).
+    A distributed run holds one per GPU: `more` are the others, as (index, device, file)."""
     index: int
     device: str
     file: object
+    more: list = field(default_factory=list)
+
+    @property
+    def devices(self) -> list[str]:
+        return [self.device] + [d for _, d, _ in self.more]
+
+    @property
+    def cuda_visible_devices(self) -> str | None:
+        """What to pin the run to: the GPU ids of its slots, or None for a CPU slot."""
+        ids = [d.removeprefix("cuda:") for d in self.devices if d.startswith("cuda:")]
+        return ",".join(ids) if ids else None
 
     def release(self) -> None:
         self.file.close()
+        for _, _, f in self.more:
+            f.close()
 
 
 def queue_dir(runs_root: Path) -> Path:
     return Path(os.environ.get("LAB_QUEUE_DIR") or runs_root / ".queue")
 
 
+def runs_per_device() -> int:
+    return max(1, int(os.environ.get("LAB_MAX_RUNS", "1") or 1))
+
+
 def devices() -> list[str]:
-    """One entry per slot. LAB_DEVICES ("cuda:0,cuda:1" or "cpu,cpu") wins; else every GPU
-    nvidia-smi lists; else LAB_MAX_RUNS (default 1) CPU slots. A run on a GPU slot sees only that
-    GPU (CUDA_VISIBLE_DEVICES), so a one-GPU box and an 8-GPU box both queue sensibly."""
+    """One entry per slot. LAB_DEVICES ("cuda:0,cuda:1" or "cpu,cpu") wins. Else every visible GPU
+    (nvidia-smi's list narrowed by an existing CUDA_VISIBLE_DEVICES) LAB_MAX_RUNS times, plus as many
+    CPU slots; with no GPU, LAB_MAX_RUNS (default 1) CPU slots. A run on GPU slots sees only those
+    GPUs (CUDA_VISIBLE_DEVICES), so a one-GPU box and an 8-GPU box both queue sensibly."""
     if os.environ.get("LAB_DEVICES"):
         return [d.strip() for d in os.environ["LAB_DEVICES"].split(",") if d.strip()]
-    if shutil.which("nvidia-smi"):
-        try:
-            out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=10).stdout
-            gpus = [line for line in out.splitlines() if line.startswith("GPU ")]
-            if gpus:
-                return [f"cuda:{i}" for i in range(len(gpus))]
-        except (OSError, subprocess.SubprocessError):
-            pass
-    return ["cpu"] * max(1, int(os.environ.get("LAB_MAX_RUNS", "1")))
+    from .models.device import visible_gpus
+    per = runs_per_device()
+    gpus = [f"cuda:{gpu_id}" for gpu_id, _ in visible_gpus()]
+    return [g for g in gpus for _ in range(per)] + ["cpu"] * per
+
+
+def gpu_count(slots: list[str]) -> int:
+    return len({d for d in slots if d.startswith("cuda:")})
+
+
+def slot_request(spec) -> tuple[str, int]:
+    """(needs, count) for a spec: training, eval and anything that runs a local model want a device
+    (a GPU where there is one); a distributed run wants one per local rank; the rest (dedup, an index
+    embedded on the CPU, a judge or RAG evaluation that only calls endpoints, a Slurm submission that
+    only waits) a CPU slot."""
+    from .kinds import get
+
+    kind = get(spec.kind)
+    launch = getattr(spec, "launch", None)
+    if launch is not None and launch.launcher == "slurm":
+        return "cpu", 1
+    if kind.makes_model or spec.kind == "eval":
+        return "device", launch.nproc_per_node if launch is not None and launch.distributed else 1
+    embedding = getattr(spec, "embedding", None)
+    if embedding is not None and getattr(embedding, "device", "cpu") != "cpu":
+        return "device", 1
+    for read in kind.reads(spec) if kind.reads else ():
+        if read.what == "model" and read.base_url is None and read.role != "embedder":
+            return "device", 1
+    return "cpu", 1
+
+
+def _class(ticket: Ticket, slots: list[str]) -> str:
+    """Which slots serve a ticket: 'gpu' or 'cpu' (a class with no slot on this machine falls back
+    to the other, so a CPU box runs training on its CPU slots and a GPU-only LAB_DEVICES runs dedup)."""
+    has_gpu = any(d.startswith("cuda:") for d in slots)
+    has_cpu = any(not d.startswith("cuda:") for d in slots)
+    if ticket.needs == "cpu":
+        return "cpu" if has_cpu else "gpu"
+    return "gpu" if has_gpu else "cpu"
+
+
+def _choose(ticket: Ticket, slots: list[str], free: list[int], load: Counter) -> list[int] | None:
+    """Free slot indexes for the ticket, or None. GPU slots go to the least-loaded GPUs first, and a
+    multi-rank run gets each rank on a different GPU."""
+    klass = _class(ticket, slots)
+    matching = [i for i in free if slots[i].startswith("cuda:") == (klass == "gpu")]
+    if klass == "gpu" and ticket.only:
+        allowed = {f"cuda:{x.strip()}" for x in ticket.only.split(",")}
+        matching = [i for i in matching if slots[i] in allowed]
+    if klass == "cpu":
+        return matching[:1] or None
+    by_device: dict[str, int] = {}
+    for i in sorted(matching, key=lambda i: (load[slots[i]], i)):
+        by_device.setdefault(slots[i], i)
+    want = max(1, ticket.count)
+    if len(by_device) < want:
+        return None
+    return list(by_device.values())[:want]
 
 
 def per_user_limit() -> int | None:
@@ -179,7 +254,7 @@ class RunQueue:
         slots = slots or devices()
         with self._locked():
             holders = self.holders(len(slots))
-            running = Counter(t.user for t in holders.values() if t)
+            running = _running_users(holders)
             order, blocked = fair_order(self.waiting(), running, per_user_limit(), self.started())
         return {"paused": self.paused, "slots": [{"device": d, "run": holders[i]} for i, d in enumerate(slots)],
                 "waiting": order, "blocked": blocked}
@@ -212,31 +287,71 @@ class RunQueue:
 
     def _try_take(self, ticket: Ticket, slots: list[str]) -> tuple[Slot | None, int, str]:
         holders = self.holders(len(slots))
-        running = Counter(t.user for t in holders.values() if t)
+        running = _running_users(holders)
         order, blocked = fair_order(self.waiting(), running, per_user_limit(), self.started())
-        ids = [t.run_id for t in order]
-        pos = ids.index(ticket.run_id) if ticket.run_id in ids else len(ids)
-        free = [i for i, t in holders.items() if t is None]
+        if ticket.run_id not in {t.run_id for t in order}:
+            order.append(ticket)
+        mine = _class(ticket, slots)
+        same_class = [t for t in order if _class(t, slots) == mine]
+        pos = next(i for i, t in enumerate(same_class) if t.run_id == ticket.run_id)
         if self.paused:
             return None, pos + 1, "paused"
         if ticket.run_id in blocked:
             return None, pos + 1, f"per-user limit: {running[ticket.user]} of your runs are running"
-        if pos >= len(free):
-            return None, pos + 1, "waiting for a free slot"
-        for i in free:
+        # Hand out free slots in the fair order. Within a class the first run that does not fit
+        # holds back the ones behind it, so a run waiting for four GPUs is not overtaken forever.
+        free = [i for i, t in holders.items() if t is None]
+        load = Counter(slots[i] for i, t in holders.items() if t is not None)
+        stuck: set[str] = set()
+        for t in order:
+            if t.run_id in blocked:
+                continue
+            klass = _class(t, slots)
+            chosen = None if klass in stuck else _choose(t, slots, free, load)
+            if t.run_id == ticket.run_id:
+                if chosen is None:
+                    return None, pos + 1, _waiting_reason(ticket, slots)
+                return self._take(ticket, slots, chosen, pos)
+            if chosen is None:
+                stuck.add(klass)
+                continue
+            free = [i for i in free if i not in chosen]
+            load.update(slots[i] for i in chosen)
+        return None, pos + 1, _waiting_reason(ticket, slots)
+
+    def _take(self, ticket: Ticket, slots: list[str], chosen: list[int], pos: int) -> tuple[Slot | None, int, str]:
+        held = []
+        for i in chosen:
             f = open(self.dir / f"slot-{i}.lock", "a+")
             try:
                 fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 f.close()
-                continue
+                for _, _, g in held:
+                    g.close()
+                return None, pos + 1, _waiting_reason(ticket, slots)
+            held.append((i, slots[i], f))
+        for i, _, _ in held:
             (self.dir / f"slot-{i}.json").write_text(json.dumps(ticket.__dict__), encoding="utf-8")
-            self._count_start(ticket.user)
-            return Slot(i, slots[i], f), 0, "running"
-        return None, pos + 1, "waiting for a free slot"
+        self._count_start(ticket.user)
+        first, *more = held
+        return Slot(first[0], first[1], first[2], more), 0, "running"
 
 
-def ticket_for(run_id: str, user: str | None, run_dir: str = "") -> Ticket:
+def _running_users(holders: dict[int, Ticket | None]) -> Counter:
+    """Runs per user among the holders (a run holding several GPU slots counts once)."""
+    runs = {t.run_id: t.user for t in holders.values() if t}
+    return Counter(runs.values())
+
+
+def _waiting_reason(ticket: Ticket, slots: list[str]) -> str:
+    if _class(ticket, slots) == "gpu" and ticket.count > 1:
+        return f"waiting for {ticket.count} GPUs"
+    return "waiting for a free slot"
+
+
+def ticket_for(run_id: str, user: str | None, run_dir: str = "", needs: str = "device", count: int = 1,
+               only: str = "") -> Ticket:
     pid = os.getpid()
     return Ticket(run_id=run_id, user=user or "", created=time.time(), pid=pid,
-                  pid_started=process_identity(pid), run_dir=run_dir)
+                  pid_started=process_identity(pid), run_dir=run_dir, needs=needs, count=count, only=only)

@@ -49,18 +49,26 @@ def main(argv: list[str] | None = None) -> int:
 
     # A Slurm job queues on the cluster, not for a slot of this machine: the supervisor only follows it.
     on_slurm = _launcher_of(run) == "slurm"
-    slot = None if on_slurm else take_slot(run)
+    try:
+        request = None if on_slurm else slot_request(run)
+    except UserError as e:  # more ranks than GPUs: one line, before waiting in the queue for ever
+        run.set_status(state="failed", ended_at=now(), exit_code=EXIT_USER, error=str(e))
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USER
+    slot = None if on_slurm else take_slot(run, *request)
     if slot is None and not on_slurm:
         run.set_status(state="cancelled", ended_at=now(), exit_code=EXIT_CANCELLED, error="cancelled while queued",
                        queue_position=None, queue_reason=None)
         return EXIT_CANCELLED
     if slot is not None:
-        run.set_status(state="running", started_at=now(), device=slot.device, queue_position=None, queue_reason=None)
+        run.set_status(state="running", started_at=now(), device=",".join(slot.devices), queue_position=None,
+                       queue_reason=None)
     try:
         spec = run.load_spec()
         launch = getattr(spec, "launch", None)
-        if slot is not None and slot.device.startswith("cuda:") and not (launch is not None and launch.distributed):
-            os.environ["CUDA_VISIBLE_DEVICES"] = slot.device.removeprefix("cuda:")  # before torch sees CUDA
+        if slot is not None and slot.cuda_visible_devices:
+            # Pinned to the slots' GPUs before torch sees CUDA; a launcher's ranks inherit it.
+            os.environ["CUDA_VISIBLE_DEVICES"] = slot.cuda_visible_devices
         if slot is not None and slot.device == "cpu":
             cpu_share.apply(run_queue.devices())
         if launch is not None and launch.distributed:
@@ -87,11 +95,27 @@ def _launcher_of(run: Run) -> str | None:
     return getattr(launch, "launcher", None)
 
 
-def take_slot(run: Run):
+def slot_request(run: Run) -> tuple[str, int, str]:
+    """(needs, count, only) for the queue: a CPU slot for kinds that need no GPU, one GPU slot per
+    local rank of a distributed run (refused in one line when this machine has fewer GPUs)."""
+    try:
+        spec = run.load_spec()
+    except Exception:  # noqa: BLE001 - a bad spec fails later with its own one-line message
+        return "device", 1, ""
+    needs, count = run_queue.slot_request(spec)
+    launch = getattr(spec, "launch", None)
+    if launch is None or not launch.distributed:
+        return needs, count, ""
+    from .dist.launch_plan import check_ranks
+    check_ranks(launch, run_queue.gpu_count(run_queue.devices()))
+    return needs, count, launch.gpus or ""
+
+
+def take_slot(run: Run, needs: str = "device", count: int = 1, only: str = ""):
     """Wait in the run queue (lab/run_queue.py), showing the position in status.json."""
     queue = run_queue.RunQueue(run_queue.queue_dir(run.dir.parent))
     status = run.read_status()
-    ticket = run_queue.ticket_for(run.id, os.environ.get("LAB_USER"), str(run.dir))
+    ticket = run_queue.ticket_for(run.id, os.environ.get("LAB_USER"), str(run.dir), needs, count, only)
     ticket = run_queue.Ticket(**{**ticket.__dict__, "created": status.get("created_at") or ticket.created})
 
     def show(position: int, reason: str) -> None:
@@ -153,7 +177,7 @@ def first_rank_error(run: Run) -> tuple[str, bool] | None:
 def supervise(run: Run, spec, resume: bool) -> int:
     from .dist.launch_plan import plan, write_files
 
-    p = plan(spec, run.dir, resume=resume)
+    p = plan(spec, run.dir, resume=resume, gpus=os.environ.get("CUDA_VISIBLE_DEVICES") or None)
     write_files(p, run.dir)
     run.events.emit("launch", launcher=p.launcher, world_size=p.world_size, command=p.command_line())
     (run.dir / "ranks").mkdir(exist_ok=True)

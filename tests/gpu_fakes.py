@@ -97,7 +97,7 @@ def fake_nvidia_smi(monkeypatch, gpus: list[FakeGPU], tmp_path) -> None:
     folder = tmp_path / "fake-bin"
     folder.mkdir(exist_ok=True)
     listing = "".join(f"GPU {i}: {g.name} (UUID: GPU-fake-{i:04d})\\n" for i, g in enumerate(gpus))
-    csv = "".join(f"{i}, {g.name}, {int(g.total_gb * 1024)}, {int((g.free_gb or g.total_gb) * 1024)}, "
+    csv = "".join(f"{i}, GPU-fake-{i:04d}, {g.name}, {int(g.total_gb * 1024)}, {int((g.free_gb or g.total_gb) * 1024)}, "
                   f"{g.utilization}, {g.major}.{g.minor}\\n" for i, g in enumerate(gpus))
     script = folder / "nvidia-smi"
     script.write_text("#!/bin/sh\n"

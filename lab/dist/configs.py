@@ -21,7 +21,7 @@ def deepspeed_config(launch) -> dict:
         zero["offload_optimizer"] = {"device": launch.offload_optimizer, "pin_memory": True}
     if launch.offload_param != "none":
         zero["offload_param"] = {"device": launch.offload_param, "pin_memory": True}
-    return {
+    config = {
         "train_batch_size": "auto",
         "train_micro_batch_size_per_gpu": "auto",
         "gradient_accumulation_steps": "auto",
@@ -32,9 +32,18 @@ def deepspeed_config(launch) -> dict:
         "steps_per_print": 1_000_000,  # the lab's own events carry the numbers
         "wall_clock_breakdown": False,
     }
+    if launch.offload_optimizer != "none":
+        # The Trainer brings its own torch optimizer (train.optim); DeepSpeed refuses a client
+        # optimizer with ZeRO-Offload (ZeRORuntimeException) unless told this is deliberate. Its own
+        # DeepSpeedCPUAdam would be faster but needs a compiled op that a CPU box cannot build.
+        config["zero_force_ds_cpu_optimizer"] = False
+    return config
 
 
-def accelerate_config(launch, cuda: bool, deepspeed_json: str | None = None) -> dict:
+def accelerate_config(launch, cuda: bool, deepspeed_json: str | None = None, mixed_precision: str | None = None,
+                      gpu_ids: str | None = None) -> dict:
+    """`mixed_precision`: what the Trainer resolved (lab/launch_plan.precision), so the file and the
+    training agree; `gpu_ids`: the GPUs the run is pinned to."""
     processes = launch.nproc_per_node * launch.nnodes
     if launch.zero_stage is not None:
         kind = "DEEPSPEED"
@@ -54,7 +63,7 @@ def accelerate_config(launch, cuda: bool, deepspeed_json: str | None = None) -> 
         "machine_rank": launch.node_rank,
         "main_process_ip": launch.master_addr,
         "main_process_port": launch.master_port,
-        "mixed_precision": launch.mixed_precision,
+        "mixed_precision": mixed_precision or launch.mixed_precision,
         "use_cpu": False if processes > 1 else not cuda,
         "rdzv_backend": "c10d" if launch.rdzv_endpoint else "static",
         "same_network": True,
@@ -63,8 +72,8 @@ def accelerate_config(launch, cuda: bool, deepspeed_json: str | None = None) -> 
         "tpu_use_cluster": False,
         "tpu_use_sudo": False,
     }
-    if launch.gpus:
-        cfg["gpu_ids"] = launch.gpus
+    if gpu_ids or launch.gpus:
+        cfg["gpu_ids"] = gpu_ids or launch.gpus
     elif cuda:
         cfg["gpu_ids"] = "all"
     if kind == "DEEPSPEED":

@@ -12,8 +12,24 @@ def _fill(node, values: dict):
     return node
 
 
+def offload_without_optimizer(config: dict) -> str | None:
+    """DeepSpeed's parser accepts this, but the engine raises at start: ZeRO-Offload with the
+    Trainer's own (client) optimizer and neither an `optimizer` block nor
+    `zero_force_ds_cpu_optimizer: false`."""
+    offload = (config.get("zero_optimization") or {}).get("offload_optimizer") or {}
+    if offload.get("device", "none") in ("none", None) or "optimizer" in config:
+        return None
+    if config.get("zero_force_ds_cpu_optimizer", True) is False:
+        return None
+    return ("ZeRORuntimeException at start: offload_optimizer with the Trainer's torch optimizer needs an "
+            "'optimizer' block or \"zero_force_ds_cpu_optimizer\": false")
+
+
 def check(config: dict, micro_batch: int, grad_accum: int, max_grad_norm: float = 1.0) -> str | None:
     """None when DeepSpeed accepts the config, else its one-line complaint."""
+    problem = offload_without_optimizer(config)
+    if problem:
+        return problem
     os.environ.setdefault("DS_ACCELERATOR", "cpu")
     try:
         from deepspeed.runtime.config import DeepSpeedConfig

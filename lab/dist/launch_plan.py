@@ -3,7 +3,9 @@ the generated files. The worker (as supervisor) executes the plan; the Launch ta
 same plan before anything starts, so what a user sees is what runs."""
 from __future__ import annotations
 
+import re
 import shlex
+import socket
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +20,7 @@ from ..errors import UserError
 from . import configs
 
 LAUNCH_DIR = "launch"
+DEFAULT_MASTER_PORT = 29500
 
 
 @dataclass
@@ -34,24 +37,69 @@ class LaunchPlan:
 
 
 def _cuda() -> bool:
-    try:
-        import torch
-        return torch.cuda.is_available()
-    except ImportError:
-        return False
+    """GPUs visible here, asked of nvidia-smi: the UI previews plans and must not start CUDA."""
+    from ..models.device import visible_gpus
+    return bool(visible_gpus())
 
 
-def plan(spec, run_dir: str | Path, resume: bool = False, python: str | None = None, cuda: bool | None = None) -> LaunchPlan:
+def check_ranks(launch, visible_gpus: int) -> None:
+    """One line when a node's ranks outnumber its GPUs (with no GPU, ranks are CPU processes)."""
+    ranks = launch.nproc_per_node
+    named = [g for g in (launch.gpus or "").split(",") if g.strip()]
+    if named and ranks > len(named):
+        raise UserError(f"launch.nproc_per_node: {ranks} ranks but launch.gpus names {len(named)} GPU(s) ({launch.gpus})")
+    if visible_gpus and ranks > visible_gpus:
+        raise UserError(f"launch.nproc_per_node: {ranks} ranks but {visible_gpus} GPU(s) are visible on this machine "
+                        f"(nvidia-smi, CUDA_VISIBLE_DEVICES); use at most {visible_gpus}")
+
+
+def hostfile_world_size(launch) -> int:
+    """Ranks a DeepSpeed hostfile starts: the sum of its `slots=` (a host without slots= counts one)."""
+    total = 0
+    for line in launch.hostfile:
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        match = re.search(r"\bslots=(\d+)", line)
+        total += int(match.group(1)) if match else 1
+    return total
+
+
+def precision(spec, cuda: bool) -> str:
+    """'bf16', 'fp16' or 'no': what the Trainer will use (lab/models/device.py), so accelerate.yaml
+    says the same. Native bf16 is read from nvidia-smi's compute capability (no CUDA in this process)."""
+    from ..models.device import mixed_precision, visible_gpus
+    train = getattr(spec, "train", None)
+    native = None
+    if cuda:
+        caps = [info.bf16_native for _, info in visible_gpus() if info is not None]
+        native = bool(caps) and all(caps)
+    bf16, fp16 = mixed_precision(getattr(train, "bf16", None), getattr(train, "fp16", False),
+                                 spec.launch.mixed_precision, cuda, native)
+    return "bf16" if bf16 else "fp16" if fp16 else "no"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def plan(spec, run_dir: str | Path, resume: bool = False, python: str | None = None, cuda: bool | None = None,
+         gpus: str | None = None) -> LaunchPlan:
+    """`gpus`: the GPU ids the run queue pinned this run to (they win over launch.gpus, which only
+    limited which GPUs the queue could give)."""
     launch = spec.launch
     run_dir = str(run_dir)
     python = python or sys.executable
     cuda = _cuda() if cuda is None else cuda
+    gpus = gpus or launch.gpus
     folder = f"{run_dir}/{LAUNCH_DIR}"
     module_argv = ["lab.worker", run_dir, "--rank"] + (["--resume"] if resume else [])
     files: dict[str, str] = {}
     env: dict[str, str] = {}
-    if launch.gpus:
-        env["CUDA_VISIBLE_DEVICES"] = launch.gpus
+    if gpus:
+        env["CUDA_VISIBLE_DEVICES"] = gpus
     if launch.zero_stage is not None:
         files["deepspeed.json"] = configs.dump_json(configs.deepspeed_config(launch))
         if not cuda:
@@ -61,7 +109,8 @@ def plan(spec, run_dir: str | Path, resume: bool = False, python: str | None = N
     def node_command(which: str, overrides: dict[str, str] | None = None) -> list[str]:
         if which == "accelerate":
             files["accelerate.yaml"] = configs.dump_yaml(configs.accelerate_config(
-                launch, cuda, f"{folder}/deepspeed.json" if launch.zero_stage is not None else None))
+                launch, cuda, f"{folder}/deepspeed.json" if launch.zero_stage is not None else None,
+                mixed_precision=precision(spec, cuda), gpu_ids=gpus))
             return accelerate_backend.command(python, module_argv, config_file=f"{folder}/accelerate.yaml",
                                               overrides=overrides)
         return torchrun_backend.command(python, module_argv, nproc_per_node=launch.nproc_per_node,
@@ -74,11 +123,14 @@ def plan(spec, run_dir: str | Path, resume: bool = False, python: str | None = N
     elif launch.launcher == "deepspeed":
         if launch.hostfile:
             files["hostfile"] = configs.hostfile(launch)
+        # One node: a free port, as torchrun --standalone has, so two runs never collide on 29500;
+        # across a hostfile's nodes the port must be the agreed one.
+        port = launch.master_port if launch.hostfile or launch.master_port != DEFAULT_MASTER_PORT else free_port()
         argv = deepspeed_backend.command(python, module_argv, nproc_per_node=launch.nproc_per_node,
                                          hostfile=f"{folder}/hostfile" if launch.hostfile else None,
-                                         master_addr=launch.master_addr, master_port=launch.master_port,
-                                         gpus=launch.gpus)
-        world = launch.nproc_per_node * max(1, len(launch.hostfile)) if launch.hostfile else launch.nproc_per_node
+                                         master_addr=launch.master_addr, master_port=port,
+                                         gpus=gpus if cuda else None)
+        world = hostfile_world_size(launch) if launch.hostfile else launch.nproc_per_node
     elif launch.launcher == "slurm":
         # Every node starts the same launcher; Slurm tells each which node it is and who is first.
         if launch.slurm.node_launcher == "torchrun":

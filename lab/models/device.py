@@ -14,6 +14,7 @@ eval, RAG and training.
 torch's `is_bf16_supported()` counts emulation by default; here `including_emulation=False`."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from ..errors import UserError
@@ -117,3 +118,81 @@ def mixed_precision(bf16: bool | None, fp16: bool | None, launch_precision: str 
         return False, False
     native = bf16_native() if native_bf16 is None else native_bf16
     return native, not native
+
+
+# ---- what the machine has, asked without creating a CUDA context ----------------------------------------
+# nvidia-smi answers from the driver (NVML); torch would initialise CUDA in the asking process, which
+# in the UI or the queue supervisor costs memory on every GPU and breaks fork-started children.
+NVIDIA_SMI_FIELDS = "index,uuid,name,memory.total,memory.free,utilization.gpu,compute_cap"
+
+
+@dataclass(frozen=True)
+class GPUInfo:
+    index: int
+    uuid: str
+    name: str
+    memory_gb: float
+    free_gb: float | None
+    utilization: int | None
+    compute_capability: tuple[int, int] | None
+
+    @property
+    def bf16_native(self) -> bool | None:
+        return None if self.compute_capability is None else self.compute_capability >= (8, 0)
+
+
+def _number(text: str):
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def nvidia_smi_gpus() -> list[GPUInfo]:
+    """Every GPU of the machine as nvidia-smi lists it (CUDA_VISIBLE_DEVICES does not filter this)."""
+    import shutil
+    import subprocess
+    if not shutil.which("nvidia-smi"):
+        return []
+    fields = NVIDIA_SMI_FIELDS
+    for attempt in (fields, fields.removesuffix(",compute_cap")):  # old drivers lack compute_cap
+        try:
+            proc = subprocess.run(["nvidia-smi", f"--query-gpu={attempt}", "--format=csv,noheader,nounits"],
+                                  capture_output=True, text=True, timeout=15)
+        except (OSError, subprocess.SubprocessError):
+            return []
+        if proc.returncode == 0:
+            break
+    else:
+        return []
+    out = []
+    for line in proc.stdout.splitlines():
+        parts = [p.strip() for p in line.split(",")]
+        if len(parts) < 6 or not parts[0].isdigit():
+            continue
+        cc = None
+        if len(parts) > 6 and "." in parts[6]:
+            major, _, minor = parts[6].partition(".")
+            cc = (int(major), int(minor)) if major.isdigit() and minor.isdigit() else None
+        total, free, util = _number(parts[3]), _number(parts[4]), _number(parts[5])
+        out.append(GPUInfo(int(parts[0]), parts[1], parts[2], round((total or 0) / 1024, 1),
+                           None if free is None else round(free / 1024, 1), None if util is None else int(util), cc))
+    return out
+
+
+def visible_gpus() -> list[tuple[str, GPUInfo | None]]:
+    """(id for CUDA_VISIBLE_DEVICES, what nvidia-smi says about it) for each GPU this process may use:
+    an existing CUDA_VISIBLE_DEVICES (indices or UUIDs) narrows the machine's list, '' or -1 hides all."""
+    gpus = nvidia_smi_gpus()
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is None:
+        return [(str(g.index), g) for g in gpus]
+    out = []
+    for entry in (e.strip() for e in visible.split(",")):
+        if not entry or entry.startswith("-"):
+            break  # CUDA stops at the first invalid entry
+        match = next((g for g in gpus if (str(g.index) == entry if entry.isdigit() else g.uuid.startswith(entry))), None)
+        if match is None:
+            break
+        out.append((entry, match))
+    return out
