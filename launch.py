@@ -7,13 +7,22 @@ Workshop mode, one server for a room:
     python launch.py --workshop --users users.csv          (username,password[,role] per line)
     python launch.py --workshop --participants 30           (prints 30 accounts + a facilitator)
 turns on login; each participant gets their own workspace (WORKSPACE/users/<name>); runs wait in one
-queue (--max-runs per device, --max-runs-per-user); the facilitator account sees everything."""
+queue (--max-runs per device, --max-runs-per-user); the facilitator account sees everything.
+Passwords are kept as scrypt hashes only (generated ones are printed once; --accounts-sheet FILE
+writes them for the facilitator, mode 0600); five wrong passwords lock an account for 30 s; each
+participant has a disk quota (--quota-gb) and a limit of waiting runs (--max-queued-per-user).
+
+Endpoints (both modes): `--endpoint NAME=URL[,key_env=VAR]` (repeatable) or `--endpoints FILE.yaml`
+names the OpenAI-compatible servers the Judge and RAG tabs may call; in workshop mode they are the
+only ones, and participants pick them by name (lab/endpoints.py)."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import ipaddress
 import os
 import sys
+from pathlib import Path
 
 
 def is_loopback(host: str) -> bool:
@@ -35,6 +44,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--auth", help="user:pass (required when --host is not loopback)")
     parser.add_argument("--lang", choices=["ja", "en"], default="ja")
     parser.add_argument("--runs-dir")
+    parser.add_argument("--endpoint", action="append", default=[], metavar="NAME=URL[,key_env=VAR]",
+                        help="an OpenAI-compatible endpoint the Judge and RAG tabs may call, by name (repeatable)")
+    parser.add_argument("--endpoints", metavar="FILE.yaml", help="endpoints from a file: endpoints: [{name, url, key_env}]")
+    parser.add_argument("--hash-users", metavar="USERS.csv", help="replace the passwords of a users.csv by scrypt hashes, then exit")
     ws = parser.add_argument_group("workshop mode")
     ws.add_argument("--workshop", action="store_true", help="login, a workspace per participant, one shared run queue")
     ws.add_argument("--users", help="CSV of accounts: username,password[,role] (role: participant|facilitator)")
@@ -42,7 +55,17 @@ def main(argv: list[str] | None = None) -> int:
     ws.add_argument("--max-runs", type=int, help="runs at once per device kind (default: 1 on CPU, one per GPU)")
     ws.add_argument("--max-runs-per-user", type=int, default=1)
     ws.add_argument("--max-upload-mb", type=int, default=20)
+    ws.add_argument("--quota-gb", type=float, default=5.0, help="disk per participant: runs, uploads, indexes (default 5)")
+    ws.add_argument("--max-queued-per-user", type=int, default=3, help="runs a participant may have waiting (default 3)")
+    ws.add_argument("--accounts-sheet", metavar="FILE", help="with --participants: also write the passwords here (mode 0600)")
     args = parser.parse_args(argv)
+    if args.hash_users:
+        return hash_users(args.hash_users)
+    try:
+        configure_endpoints(args)
+    except Exception as e:  # noqa: BLE001 - UserError, imported lazily
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     if args.workshop:
         return serve_workshop(args)
 
@@ -70,30 +93,67 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def configure_endpoints(args) -> None:
+    from lab import endpoints
+    listed = endpoints.load_file(args.endpoints) if args.endpoints else []
+    listed += [endpoints.parse_flag(text) for text in args.endpoint]
+    if listed or args.workshop:  # a workshop without endpoints calls none: not even one inherited
+        endpoints.configure(listed)
+
+
+def hash_users(path: str) -> int:
+    from lab.errors import UserError
+    from lab.users import load_csv, write_csv
+    try:
+        accounts = load_csv(path)
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    write_csv(accounts, Path(path))
+    print(f"{path}: {len(accounts)} accounts, passwords replaced by scrypt hashes (mode 0600)")
+    return 0
+
+
 def serve_workshop(args) -> int:
     from lab.errors import UserError
     from lab.paths import shared_workspace
-    from lab.users import generate, load_csv, write_csv
+    from lab.users import generate, has_plaintext, load_csv, write_csv, write_sheet
     from lab.workshop import Workshop
 
     if bool(args.users) == bool(args.participants):
         print("error: --workshop needs either --users users.csv or --participants N", file=sys.stderr)
         return 2
+    if args.accounts_sheet and not args.participants:
+        print("error: --accounts-sheet goes with --participants (a users.csv already holds its passwords)", file=sys.stderr)
+        return 2
     try:
-        accounts = load_csv(args.users) if args.users else generate(args.participants)
+        issued = generate(args.participants) if args.participants else []
+        accounts = load_csv(args.users) if args.users else [a for a, _ in issued]
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     if not any(a.is_facilitator for a in accounts):
         print("note: no account has role 'facilitator'; nobody will see the facilitator tab", file=sys.stderr)
-    if args.participants:
-        sheet = shared_workspace() / ".workshop" / "accounts.csv"
-        write_csv(accounts, sheet)
-        print(f"{len(accounts)} accounts (also in {sheet}):")
-        for a in accounts:
-            print(f"  {a.name:16} {a.password}  {a.role}")
+    if args.users and has_plaintext(args.users):
+        print(f"note: {args.users} holds passwords in clear; `python launch.py --hash-users {args.users}` keeps "
+              "only their hashes", file=sys.stderr)
+    if issued:
+        store = shared_workspace() / ".workshop" / "accounts.csv"
+        write_csv(accounts, store)  # hashes only: usable again as --users after a restart
+        if args.accounts_sheet:
+            write_sheet(issued, Path(args.accounts_sheet))
+        where = f"; also in {args.accounts_sheet}, mode 0600" if args.accounts_sheet else ""
+        print(f"{len(accounts)} accounts (passwords shown once{where}; hashes in {store}):")
+        for account, password in issued:
+            print(f"  {account.name:16} {password}  {account.role}")
+    os.environ["LAB_QUOTA_GB"] = str(args.quota_gb)
+    os.environ["LAB_MAX_QUEUED_PER_USER"] = str(args.max_queued_per_user)
     workshop = Workshop(accounts, max_runs=args.max_runs, per_user=args.max_runs_per_user,
                         max_upload_mb=args.max_upload_mb)
+
+    async def login(name: str, password: str) -> bool:
+        # scrypt takes tens of milliseconds: off the event loop, so a room logging in does not stall pages
+        return await asyncio.to_thread(workshop.login, name, password)
 
     from ui.app import build_app, launch_kwargs
 
@@ -101,7 +161,7 @@ def serve_workshop(args) -> int:
         demo = build_app(lang=args.lang, workshop=workshop)
     print(f"LLM Lab (workshop, {len(accounts)} accounts): http://{args.host}:{args.port}", flush=True)
     demo.queue(default_concurrency_limit=16).launch(
-        server_name=args.host, server_port=args.port, auth=workshop.login, show_error=True, quiet=True,
+        server_name=args.host, server_port=args.port, auth=login, show_error=True, quiet=True,
         max_file_size=f"{args.max_upload_mb}mb", auth_message="LLM Lab workshop", **launch_kwargs())
     return 0
 

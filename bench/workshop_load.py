@@ -87,7 +87,8 @@ def start_server(repo: Path, workspace: Path, port: int, accounts: int, max_runs
     env = {**os.environ, "LAB_WORKSPACE": str(workspace), "GRADIO_ANALYTICS_ENABLED": "False", **extra_env}
     with open(workspace / "server.log", "ab") as log:
         return subprocess.Popen([sys.executable, "launch.py", "--workshop", "--participants", str(accounts), "--lang", "en",
-                                 "--port", str(port), "--max-runs-per-user", str(max_runs_per_user)],
+                                 "--port", str(port), "--max-runs-per-user", str(max_runs_per_user),
+                                 "--accounts-sheet", str(workspace / "accounts-sheet.csv")],
                                 cwd=repo, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
@@ -107,7 +108,7 @@ def wait_up(url: str, proc: subprocess.Popen, workspace: Path, timeout: float = 
 
 
 def read_accounts(workspace: Path) -> list[dict]:
-    with open(workspace / ".workshop" / "accounts.csv", encoding="utf-8") as f:
+    with open(workspace / "accounts-sheet.csv", encoding="utf-8") as f:  # the lab keeps only hashes in .workshop/
         return list(csv.DictReader(f))
 
 

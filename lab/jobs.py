@@ -19,6 +19,8 @@ def precheck(spec) -> None:
 
 def submit(store, spec):
     """Check a spec's inputs, pin its paths and start it: what `lab run` and every tab's Start do."""
+    from .quota import check_submit
+    check_submit(store)  # a workshop participant's disk and queued-runs quotas (lab/quota.py)
     precheck(spec)
     return store.submit(resolve_paths(spec))
 

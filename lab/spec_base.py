@@ -34,6 +34,14 @@ class ModelRef(Strict):
     trust_remote_code: bool = False
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
 
+    @field_validator("trust_remote_code")
+    @classmethod
+    def _no_remote_code_in_workshop(cls, value: bool) -> bool:
+        from .paths import confined
+        if value and confined():  # the model folder's Python would run as the server's user
+            raise ValueError("refused in workshop mode (it runs code shipped with the model)")
+        return value
+
 
 class LoraSpec(Strict):
     r: int = Field(8, ge=1, le=1024)

@@ -25,6 +25,8 @@ def check_upload(path: str | Path, allowed: set[str] | None = None) -> None:
     size, limit = path.stat().st_size, max_upload_bytes()
     if size > limit:
         raise UserError(f"upload {name}: {size / 2**20:.1f} MB is over the {limit / 2**20:.0f} MB limit")
+    from .quota import check_upload as check_quota
+    check_quota(size)  # a workshop participant's disk quota (lab/quota.py)
     if ext in TEXT_TYPES:
         with open(path, "rb") as f:
             head = f.read(1 << 20)

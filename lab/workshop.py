@@ -16,10 +16,12 @@ import time
 from pathlib import Path
 
 from . import run_queue
+from .errors import UserError
+from .names import check_name, inside
 from .paths import as_user, runs_dir, shared_workspace
 from .runs import RunStore
 from .threads import start_thread
-from .users import Account, check_password
+from .users import Account, LoginGuard, check_password
 
 
 class UserStores:
@@ -56,11 +58,21 @@ class Workshop:
             os.environ["LAB_MAX_RUNS_PER_USER"] = str(per_user)
         os.environ["LAB_MAX_UPLOAD_MB"] = str(max_upload_mb)
         self._stores = UserStores()
+        self._guard = LoginGuard()
         device_load()  # the first CPU reading is always 0%: take it now, so the facilitator's first one is real
 
     # ---- who --------------------------------------------------------------------------------------
     def login(self, name: str, password: str) -> bool:
-        return check_password(list(self.accounts.values()), name, password) is not None
+        """Right name and password, and the account not locked by repeated failures (lab/users.py)."""
+        if self._guard.locked_for(name):
+            return False
+        if check_password(list(self.accounts.values()), name, password) is not None:
+            self._guard.succeeded(name)
+            return True
+        if self._guard.failed(name) == self._guard.max_failures:
+            print(f"login: {name[:64]!r} refused for {self._guard.lock_seconds:.0f} s after "
+                  f"{self._guard.max_failures} wrong passwords", flush=True)
+        return False
 
     def account(self, name: str | None) -> Account | None:
         return self.accounts.get(name or "")
@@ -73,7 +85,7 @@ class Workshop:
         if name not in self.accounts:
             # Nobody without an account gets a workspace; an anonymous request sees an empty one.
             return self.folder / "nobody"
-        return self.base / "users" / name
+        return inside(self.base / "users", name, "user name")
 
     def as_user(self, name: str | None):
         return as_user(name or "", self.user_dir(name or ""))
@@ -95,6 +107,9 @@ class Workshop:
         return sorted(out, key=lambda r: r.get("created_at") or 0, reverse=True)
 
     def cancel(self, user: str, run_id: str) -> None:
+        if user not in self.accounts:  # a name typed into the API, not a folder: only an account has runs
+            raise UserError(f"no participant '{user[:64]}'")
+        check_name(run_id, "run id")
         with self.as_user(user):
             store = self._stores.current()
             store.request_cancel(run_id)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, TypeVar
 
+from ..endpoints import connection, redact
 from ..errors import UserError
 from ..paths import workspace
 from ..threads import context_pool
@@ -90,7 +91,7 @@ def with_retries(call: Callable[[], R], max_retries: int, on_retry: Callable[[in
 
 
 def short_error(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
+    text = redact(str(exc)).strip().splitlines()  # a server's error may quote the key it was sent
     return f"{type(exc).__name__}: {text[0][:200]}" if text else type(exc).__name__
 
 
@@ -131,25 +132,26 @@ class JudgeCache:
 
 
 # ---- OpenAI-compatible endpoints -----------------------------------------------------------------
-def api_key(env_name: str | None) -> str:
-    # Local servers (vLLM, Ollama, `lab serve`) accept any key, but the client insists on one.
-    if env_name:
-        return os.environ.get(env_name) or "EMPTY"
-    return os.environ.get("OPENAI_API_KEY") or "EMPTY"
-
-
 def openai_client(base_url: str, key_env: str | None, timeout: float):
+    """A client for one endpoint with the key lab/endpoints.py gives it (a participant's pasted key,
+    the facilitator's variable for that endpoint, or single-user's api_key_env / OPENAI_API_KEY).
+    In workshop mode a URL that is not the facilitator's is refused here, at the call."""
     import openai
-    return openai.OpenAI(base_url=base_url, api_key=api_key(key_env), timeout=timeout, max_retries=0)
+    url, key = connection(base_url, key_env)
+    return openai.OpenAI(base_url=url, api_key=key, timeout=timeout, max_retries=0)
 
 
 def served_models(base_url: str, key_env: str | None = None, timeout: float = 5.0) -> list[str]:
     """The model ids an endpoint lists, or a UserError saying why it cannot be asked."""
     import openai
+
+    from ..paths import confined
     try:
         return [m.id for m in openai_client(base_url, key_env, timeout).models.list()]
     except openai.AuthenticationError:
-        raise UserError(f"{base_url}: the endpoint refused the API key (set {key_env or 'OPENAI_API_KEY'})") from None
+        # A participant is not told which server variables exist.
+        hint = "paste your own API key, or ask the facilitator" if confined() else f"set {key_env or 'OPENAI_API_KEY'}"
+        raise UserError(f"{base_url}: the endpoint refused the API key ({hint})") from None
     except openai.APIConnectionError:
         raise UserError(f"{base_url}: cannot connect (is the server running? `lab serve tiny --port PORT` starts one)") from None
     except openai.APIError as e:

@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from .. import endpoints
 from ..spec_base import ModelRef, PresetMeta, Strict
 
 JudgeMode = Literal["single", "pairwise-baseline", "pairwise-all"]
@@ -40,6 +41,16 @@ class Contestant(Strict):
             raise ValueError("use letters, digits, '.', '_' or '-' (it names a file)")
         return value
 
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        return endpoints.resolve_url(value)  # a URL, or a facilitator endpoint's name; confined: only those
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _key_env(cls, value: str | None) -> str | None:
+        return endpoints.check_key_env(value)
+
 
 class JudgeEndpoint(Strict):
     base_url: str | None = Field(None, description="OpenAI-compatible judge, e.g. http://127.0.0.1:8000/v1; empty = a local model judges by log-probability")
@@ -56,11 +67,12 @@ class JudgeEndpoint(Strict):
     @field_validator("base_url")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
-        if value is not None and value.strip() == "":
-            return None
-        if value is not None and not re.match(r"^https?://[^\s/]+", value):
-            raise ValueError("expected an http(s) URL such as http://127.0.0.1:8000/v1")
-        return value.rstrip("/") if value else value
+        return endpoints.resolve_url(value)  # a URL, or a facilitator endpoint's name; confined: only those
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _key_env(cls, value: str | None) -> str | None:
+        return endpoints.check_key_env(value)
 
     @property
     def is_local(self) -> bool:

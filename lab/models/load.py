@@ -72,8 +72,14 @@ def default_dtype(choice: str = "auto", device: str | None = None, purpose: str 
     return placement(device or pick_device(), choice, purpose).torch_dtype
 
 
+def refuse_remote_code(trust_remote_code: bool) -> None:
+    if trust_remote_code and confined():  # it would run Python from a model folder as the server's user
+        raise UserError("model.trust_remote_code: refused in workshop mode (it runs code shipped with the model)")
+
+
 def load_tokenizer(name: str, trust_remote_code: bool = False):
     from transformers import AutoTokenizer
+    refuse_remote_code(trust_remote_code)
     path = resolve_model(name)
     try:
         return AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
@@ -88,6 +94,7 @@ def load_causal_lm(name: str, dtype: str = "auto", trust_remote_code: bool = Fal
     from transformers import AutoModelForCausalLM
 
     from .device import placement
+    refuse_remote_code(trust_remote_code)
     path = resolve_model(name)
     where = placement(device, dtype)
     kwargs = dict(dtype=where.torch_dtype, trust_remote_code=trust_remote_code, use_safetensors=True)

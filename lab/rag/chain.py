@@ -10,7 +10,6 @@ lab.models.chat) or an OpenAI-compatible endpoint (vLLM, Ollama, llama.cpp, Open
 `openai` client). A small local model's context window is respected by shortening the chunks."""
 from __future__ import annotations
 
-import os
 import queue
 import re
 from typing import TYPE_CHECKING, Iterator
@@ -109,15 +108,10 @@ def fitted_messages(question: str, hits: list[Hit], generator: GeneratorSpec) ->
 
 # ---- streaming -------------------------------------------------------------------------------------
 def api_key_for(generator_or_judge, api_key: str | None = None) -> str:
-    if api_key:
-        return api_key
-    env = getattr(generator_or_judge, "api_key_env", None)
-    if env:
-        value = os.environ.get(env)
-        if not value:
-            raise UserError(f"api_key_env: the environment variable {env} is not set")
-        return value
-    return os.environ.get("OPENAI_API_KEY") or "EMPTY"  # local servers accept any key
+    """The key for this generator's or judge's endpoint (lab/endpoints.py decides, and refuses a
+    participant's own URL or environment variable at the moment of the call)."""
+    from ..endpoints import connection
+    return connection(generator_or_judge.base_url, getattr(generator_or_judge, "api_key_env", None), api_key)[1]
 
 
 def endpoint_client(base_url: str, api_key: str, timeout: float = 120.0):
@@ -138,12 +132,14 @@ def endpoint_model(client, name: str | None, base_url: str) -> str:
 
 
 def _one_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
+    from ..endpoints import redact
+    text = redact(str(e)).strip().splitlines()
     return f"{type(e).__name__}: {text[0][:160]}" if text else type(e).__name__
 
 
 def stream_endpoint(generator: GeneratorSpec, messages: list[dict], api_key: str | None = None) -> Iterator[str]:
-    client = endpoint_client(generator.base_url, api_key_for(generator, api_key))
+    api_key = api_key_for(generator, api_key)
+    client = endpoint_client(generator.base_url, api_key)
     model = endpoint_model(client, generator.model, generator.base_url)
     try:
         stream = client.chat.completions.create(model=model, messages=messages, temperature=generator.temperature,
@@ -165,6 +161,11 @@ def stream_many(generator: GeneratorSpec, conversations: list[list[dict]], api_k
         from ..models import chat
         yield from chat.stream_many([generator.model] * len(conversations), conversations,
                                     generator.max_new_tokens, generator.temperature)
+        return
+    try:  # here, as the caller: the check must not depend on a thread's context
+        api_key = api_key_for(generator, api_key)
+    except UserError as e:
+        yield [f"⚠ {e}"] * len(conversations)
         return
     out: queue.Queue = queue.Queue()
     replies = [""] * len(conversations)

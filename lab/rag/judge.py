@@ -52,14 +52,17 @@ def rating_to_score(rating: float) -> float:
 
 # ---- an OpenAI-compatible judge ---------------------------------------------------------------------
 def judge_endpoint(spec: JudgeSpec, view: str, texts: dict[str, str]) -> dict:
+    from ..endpoints import redact
     from .chain import api_key_for, endpoint_client, endpoint_model
-    client = endpoint_client(spec.base_url, api_key_for(spec))
+    key = api_key_for(spec)  # the endpoint is checked here, at the call (lab/endpoints.py)
+    client = endpoint_client(spec.base_url, key)
     model = endpoint_model(client, spec.model, spec.base_url)
     try:
         reply = client.chat.completions.create(model=model, messages=judge_prompt(view, texts, False),
                                                temperature=0.0, max_tokens=spec.max_tokens)
     except Exception as e:  # noqa: BLE001 - a transport error is one line for the user
-        raise UserError(f"judge.base_url: {spec.base_url} failed ({type(e).__name__}: {str(e).splitlines()[0][:160] if str(e) else ''})") from None
+        first = redact(str(e), key).splitlines()[0][:160] if str(e) else ""
+        raise UserError(f"judge.base_url: {spec.base_url} failed ({type(e).__name__}: {first})") from None
     text = reply.choices[0].message.content or ""
     found = RATING.findall(text)
     if not found:

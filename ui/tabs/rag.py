@@ -14,18 +14,22 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 import plotly.graph_objects as go
+from pydantic import ValidationError
 from plotly.subplots import make_subplots
 
+from lab.endpoints import pasted_key
 from lab.errors import UserError
 from lab.jobs import submit
 from lab.kinds import model_kinds
-from lab.paths import workspace
-from lab.presets import find_preset, read_yaml, validate
+from lab.paths import confined, workspace
+from lab.presets import find_preset, read_yaml, validate, validation_error_line
 from lab.rag.chain import CITATION, DEFAULT_PROMPT, cited_numbers
 from lab.rag.spec import BUNDLED_EMBEDDERS
 from lab.runs import RunStore
 from lab.threads import start_thread
 
+from ..endpoint_fields import endpoint_field, key_field
+from ..endpoint_fields import shown as shown_endpoint
 from ..i18n import I18n
 from ..live import downsample, timer_after_idle_poll
 from ..runview import RunView
@@ -63,7 +67,8 @@ TEXT = {
     "rag.rerank": ("Cross-encoder for reranking (local folder, optional)", "並べ替え用クロスエンコーダー（ローカルのフォルダ、任意）"),
     "rag.model": ("Model (tiny, run:ID, folder, Hub id, or the endpoint's model)", "モデル（tiny、run:ID、フォルダ、Hub の ID、またはエンドポイントのモデル名）"),
     "rag.base_url": ("OpenAI-compatible endpoint (base URL, optional)", "OpenAI 互換エンドポイント（ベース URL、任意）"),
-    "rag.api_key": ("API key (kept in this page only)", "API キー（このページの中だけで使います）"),
+    "rag.api_key": ("Your API key for the endpoints: chat and evaluation (kept in this page only)",
+                    "エンドポイント用の自分の API キー：チャットと評価（このページの中だけで使います）"),
     "rag.temperature": ("Temperature", "温度"),
     "rag.max_new": ("Max new tokens", "最大生成トークン数"),
     "rag.compare": ("Also answer without retrieval (side by side)", "検索なしの回答も並べて表示"),
@@ -269,10 +274,8 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
                     rerank = i18n.bind(gr.Textbox(value="", label=t("rag.rerank"), elem_id="rag-rerank"), "rag.rerank")
                     model = i18n.bind(gr.Dropdown(choices=model_choices(store), value="tiny", allow_custom_value=True,
                                                   label=t("rag.model"), elem_id="rag-model"), "rag.model")
-                    base_url = i18n.bind(gr.Textbox(value="", label=t("rag.base_url"), placeholder="http://127.0.0.1:8000/v1",
-                                                    elem_id="rag-base-url"), "rag.base_url")
-                    api_key = i18n.bind(gr.Textbox(value="", type="password", label=t("rag.api_key"),
-                                                   elem_id="rag-api-key"), "rag.api_key")
+                    base_url = i18n.bind(endpoint_field("", t("rag.base_url"), "rag-base-url"), "rag.base_url")
+                    api_key = i18n.bind(key_field(t("rag.api_key"), "rag-api-key"), "rag.api_key")
                     with gr.Row():
                         temperature = i18n.bind(gr.Slider(0.0, 1.5, value=0.0, step=0.05, label=t("rag.temperature"),
                                                           elem_id="rag-temperature"), "rag.temperature")
@@ -303,10 +306,11 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
                                                         label=t("rag.max_questions"), elem_id="rag-eval-max"), "rag.max_questions")
                     judge_model = i18n.bind(gr.Textbox(value=eval_base["judge"].get("model") or "", label=t("rag.judge_model"),
                                                        elem_id="rag-judge-model"), "rag.judge_model")
-                    judge_url = i18n.bind(gr.Textbox(value="", label=t("rag.judge_url"), placeholder="http://127.0.0.1:8000/v1",
-                                                     elem_id="rag-judge-url"), "rag.judge_url")
+                    judge_url = i18n.bind(endpoint_field("", t("rag.judge_url"), "rag-judge-url"), "rag.judge_url")
+                    # naming a server variable is the facilitator's (launch.py --endpoint NAME=URL,key_env=VAR)
                     judge_key_env = i18n.bind(gr.Textbox(value="", label=t("rag.judge_key_env"), placeholder="OPENAI_API_KEY",
-                                                         elem_id="rag-judge-key-env"), "rag.judge_key_env")
+                                                         elem_id="rag-judge-key-env", visible=not confined()),
+                                              "rag.judge_key_env")
                     with gr.Row():
                         eval_btn = i18n.bind(gr.Button(t("rag.eval_start"), variant="primary", elem_id="rag-eval-start"),
                                              "rag.eval_start", "value")
@@ -502,7 +506,8 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
             hits = retrieve((index_ or "").strip(), question, settings)
             messages, hits = chain.fitted_messages(question, hits, generator)
         except (UserError, ValueError) as e:
-            reply = {"role": "assistant", "content": f"⚠ {str(e).splitlines()[0]}"}
+            line = validation_error_line(e, "chat") if isinstance(e, ValidationError) else str(e).splitlines()[0]
+            reply = {"role": "assistant", "content": f"⚠ {line}"}
             yield history_rag + [reply], history_plain, gr.skip(), [], ""
             return
         panel = chunks_html(hits, set(), i18n, lang_)
@@ -530,15 +535,17 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
 
     # ---- evaluation job --------------------------------------------------------------------------------------
     def start_eval(*values):
+        *values, key = values
         idx, ret, gen, ev = split_eval(list(values))
         try:
-            run = submit(store, validate(eval_dict(idx, ret, gen, *ev), "form"))
+            with pasted_key(key):  # to this run's worker alone, never into job.yaml
+                run = submit(store, validate(eval_dict(idx, ret, gen, *ev), "form"))
         except UserError as e:
             gr.Warning(str(e))
             return gr.skip(), f"⚠ {e}", gr.skip()
         return RunView.open(store, run.id), "", gr.Timer(active=True)
 
-    eval_btn.click(start_eval, all_eval_inputs, [eval_view, eval_error, eval_timer])
+    eval_btn.click(start_eval, [*all_eval_inputs, api_key], [eval_view, eval_error, eval_timer])
 
     def tick_eval(view, lang_, selected):
         if view is None or not view.poll(store):
@@ -584,9 +591,9 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
         if spec.kind == "rag_index":
             return index_values + [gr.skip()] * (len(all_eval_inputs) - n_index)
         r, g, j = spec.retrieval, spec.generator, spec.judge
-        return index_values + [r.mode, r.k, r.dense_weight, r.rerank_model or "", g.model, g.base_url or "",
+        return index_values + [r.mode, r.k, r.dense_weight, r.rerank_model or "", g.model, shown_endpoint(g.base_url),
                                g.temperature, g.max_new_tokens, g.prompt or DEFAULT_PROMPT, spec.qa,
-                               spec.max_questions or 0, j.model or "", j.base_url or "", j.api_key_env or ""]
+                               spec.max_questions or 0, j.model or "", shown_endpoint(j.base_url), j.api_key_env or ""]
 
     def open_preset(name):
         try:
