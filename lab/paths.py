@@ -150,13 +150,16 @@ def check_writable(path: Path, what: str) -> Path:
 MANAGED = ("runs", "uploads", "presets", "rag", "cache", ".queue", ".workshop")
 
 
-def check_output_folder(path: str | os.PathLike, what: str) -> Path:
+def check_output_folder(path: str | os.PathLike, what: str, within: str | None = None) -> Path:
     """A folder a job writes its results into (dedup output_dir, an export): inside the participant's
-    workspace and not one of the folders the lab manages there. Single-user mode keeps its freedom."""
+    workspace and not one of the folders the lab manages there (but may be inside `within`, one of them:
+    an index folder in rag/). Single-user mode keeps its freedom."""
     real = check_writable(Path(path), what)
     if not confined():
         return real
     home = workspace()
+    if within and real != home / within and _is_within(real, home / within):
+        return real
     if real == home or any(_is_within(real, home / sub) for sub in MANAGED):
         raise UserError(f"{what}: {path} is a folder the lab manages; give a new folder name, e.g. 'dedup-out'")
     return real

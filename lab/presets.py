@@ -10,7 +10,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from .errors import UserError
-from .paths import PRESETS_DIR, user_presets_dir
+from .names import inside, is_name
+from .paths import PRESETS_DIR, check_inside, confined, user_presets_dir, workspace
 from .spec import KINDS, parse_spec, spec_to_dict
 
 
@@ -157,14 +158,21 @@ def load_preset(path: str | Path, overrides: Iterable[str] = ()):
 
 
 def find_preset(name: str | Path) -> Path:
-    """A path, or a bare preset name found in presets/ or the workspace's saved presets."""
+    """A path, or a bare preset name found in presets/ or the workspace's saved presets. A workshop
+    participant's path must be a bundled preset or inside their workspace (checked before it is read)."""
     p = Path(name)
-    if p.exists():
+    if confined() and not is_name(str(name)):
+        real = (p if p.is_absolute() else workspace() / p).resolve()
+        if not real.is_relative_to(PRESETS_DIR.resolve()):
+            check_inside(real, "preset", str(name))
+        p = real
+    if p.exists() and not (confined() and is_name(str(name))):  # a participant's name is not looked up in the server's folder
         return p
-    for folder in (PRESETS_DIR, user_presets_dir()):
-        for candidate in (folder / p, folder / f"{p}.yaml"):
-            if candidate.exists():
-                return candidate
+    if is_name(str(name)):
+        for folder in (PRESETS_DIR, user_presets_dir()):
+            for candidate in (inside(folder, str(p), "preset"), inside(folder, f"{p}.yaml", "preset")):
+                if candidate.exists():
+                    return candidate
     raise UserError(f"preset not found: {name}")
 
 

@@ -199,7 +199,7 @@ def training_samples(run, status: dict, t) -> str:
     out = ""
     files = (status.get("inputs") or {}).get("files") or []
     data = next((f for f in files if f.get("field") == "dataset.path" and not f.get("missing")), None)
-    if data and Path(data["path"]).is_file():
+    if data and _may_read(data["path"]) and Path(data["path"]).is_file():
         records = _first_records(Path(data["path"]), SAMPLE_ROWS)
         if records:
             out += f"<h3>{_e(t('data_rows'))}</h3>" + "".join(f"<div class='card'>{_record(r)}</div>" for r in records)
@@ -398,6 +398,17 @@ def _jsonl(path: Path, limit: int | None = None) -> list:
     except FileNotFoundError:
         pass
     return out
+
+
+def _may_read(path) -> bool:
+    """A path read from a run's files is data: in workshop mode it is read only inside the participant's area."""
+    from .errors import UserError
+    from .paths import check_inside
+    try:
+        check_inside(Path(path), "file")
+        return True
+    except UserError:
+        return False
 
 
 def _json(path: Path) -> dict:

@@ -26,10 +26,10 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserError
-from ..paths import resolve_input
-from . import lsh
-from .clusters import Cluster, priority, star_clusters
-from .exact import digest, exact_clusters
+from ..paths import check_output_folder, resolve_input
+from . import copies, lsh
+from .clusters import Cluster, priority
+from .exact import digest_bytes, exact_clusters
 from .minhash import ShingleStore, engine_name, hash_batch
 from .normalize import normalizer
 from .quality import DEFAULT_NG_WORDS, RULES, QualityFilter
@@ -48,6 +48,8 @@ def precheck(spec: DedupSpec) -> None:
     ng_words(spec.quality)
     if "semantic" in spec.methods:
         from .semantic import model_path
+    if spec.output_dir:
+        check_output_folder(spec.output_dir, "output_dir")
         model_path(spec.semantic.model)
 
 
@@ -63,7 +65,8 @@ def ng_words(quality: QualitySpec) -> tuple[str, ...]:
 
 
 def output_dir(spec: DedupSpec, ctx) -> Path:
-    out = Path(spec.output_dir).expanduser().resolve() if spec.output_dir else Path(ctx.artifacts)
+    # a participant's output folder is in their workspace and not one the lab manages (checked here, in the worker)
+    out = check_output_folder(spec.output_dir, "output_dir") if spec.output_dir else Path(ctx.artifacts)
     out.mkdir(parents=True, exist_ok=True)
     return out
 

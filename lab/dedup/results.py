@@ -8,6 +8,8 @@ import json
 from itertools import combinations
 from pathlib import Path
 
+from ..errors import UserError
+from ..paths import check_writable
 from .normalize import normalizer
 from .shingles import jaccard_sorted, shingle_set
 from .spec import NormalizeSpec
@@ -15,17 +17,43 @@ from .spec import NormalizeSpec
 
 def output_folder(run) -> Path | None:
     """Where a run wrote its files: the folder its worker reported (a relative output_dir was resolved
-    in the worker's folder), else its spec's output_dir, else its artifacts."""
+    in the worker's folder), else its spec's output_dir, else its artifacts. In workshop mode a folder
+    outside the participant's workspace is never taken, whatever status.json or job.yaml say."""
     reported = (run.read_status().get("result") or {}).get("output_dir")
     spec = run.load_spec()
     for folder in (reported, spec.output_dir and Path(spec.output_dir).expanduser(), run.artifacts):
-        if folder and (Path(folder) / "report.json").exists():
-            return Path(folder)
+        if not folder:
+            continue
+        try:
+            folder = check_writable(Path(folder), "output_dir")
+        except UserError:
+            continue
+        if (folder / "report.json").is_file():
+            return folder
     return None
 
 
 def load_report(folder: Path) -> dict:
     return json.loads((Path(folder) / "report.json").read_text(encoding="utf-8"))
+
+
+def output_files(folder: Path, report: dict) -> dict[str, Path]:
+    """The files a report lists under `outputs` that may be shown or served: each must resolve (links
+    followed) to a file inside the run's output folder. report.json is data a participant could have
+    written, never a say in what the server reads; anything else it names is left out."""
+    root = Path(folder).resolve()
+    out: dict[str, Path] = {}
+    for key, value in (report.get("outputs") or {}).items():
+        if not isinstance(value, str) or not value:
+            continue
+        path = Path(value) if Path(value).is_absolute() else root / value
+        real = path.resolve()
+        if real.is_relative_to(root) and real.is_file():
+            out[key] = real
+    report_path = (root / "report.json").resolve()
+    if report_path.is_relative_to(root) and report_path.is_file():
+        out["report"] = report_path
+    return out
 
 
 def load_preview(folder: Path) -> list[dict]:

@@ -22,7 +22,8 @@ from itertools import combinations
 from pathlib import Path
 
 from ..errors import UserError
-from ..paths import resolve_input, runs_dir
+from ..names import inside
+from ..paths import resolve_input, runs_dir, shown
 from .answers import answer_path, answer_turns, append_line, copy_answers, generate_answers, read_answers
 from .judge_client import EndpointChat, JudgeCache, LocalJudge, Reply, bounded_map, served_models
 from .prompts import JudgePrompt, pairwise_prompt, single_prompt
@@ -80,8 +81,8 @@ def precheck(spec: JudgeSpec) -> None:
                 resolve_model(c.model)
             except UserError as e:
                 raise UserError(f"contestants[{c.name}].model: {e}") from None
-    if spec.answers_from and not (runs_dir() / spec.answers_from / "answers").is_dir():
-        raise UserError(f"answers_from: run '{spec.answers_from}' has no answers/ folder in {runs_dir()}")
+    if spec.answers_from and not (inside(runs_dir(), spec.answers_from, "answers_from") / "answers").is_dir():
+        raise UserError(f"answers_from: run '{spec.answers_from}' has no answers/ folder in {shown(runs_dir())}")
     if spec.answers_only:
         return
     if spec.judge.is_local:
@@ -211,7 +212,7 @@ def run(spec: JudgeSpec, ctx) -> dict:
     (run_dir / "questions.jsonl").write_text(
         "".join(json.dumps(q.to_json(), ensure_ascii=False) + "\n" for q in questions), encoding="utf-8")
     if spec.answers_from:
-        copied = copy_answers(run_dir.parent / spec.answers_from / "answers", answers_dir, names)
+        copied = copy_answers(inside(run_dir.parent, spec.answers_from, "answers_from") / "answers", answers_dir, names)
         ctx.emit("log", message=f"reusing the answers of {spec.answers_from} for {', '.join(copied) or 'nobody'}")
     tasks = [] if spec.answers_only else plan_tasks(spec, questions)
     progress = Progress(ctx, len(questions) * len(names) + len(tasks))

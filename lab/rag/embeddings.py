@@ -21,6 +21,7 @@ from pathlib import Path
 from langchain_core.embeddings import Embeddings
 
 from ..errors import UserError
+from ..paths import check_inside, confined, workspace
 from .spec import E5_EMBEDDER, EMBEDDED_EMBEDDER, EmbeddingSpec
 
 _CACHE: dict[tuple, Embeddings] = {}
@@ -55,6 +56,8 @@ def resolve_embedder(name: str) -> str:
     if not name or name == EMBEDDED_EMBEDDER:
         return str(embedded_model_path())
     path = Path(name).expanduser()
+    if confined():  # a participant's folder is in their workspace (or the shared models), checked before it is looked at
+        path = check_inside(path if path.is_absolute() else workspace() / path, "embedding.model", name)
     if path.exists():
         if not (path / "config.json").exists() and not (path / "modules.json").exists():
             raise UserError(f"embedding.model: {name} is not a sentence-transformers folder (no config.json)")

@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Iterator
 
 from ..errors import UserError
-from ..paths import check_writable, workspace
+from ..names import inside
+from ..paths import check_output_folder, shown, workspace
 
 COLLECTION = "lab_rag_chunks"
 MANIFEST = "index.json"
@@ -46,11 +47,11 @@ def index_path(name: str) -> Path:
     name = (name or "").strip()
     if not name:
         raise UserError("index: empty (give a name such as 'default' or a folder)")
-    if looks_like_path(name):
-        return check_writable(Path(name), "index")
+    if looks_like_path(name):  # a folder: in a participant's workspace, never in uploads/ or a run's folder
+        return check_output_folder(Path(name), "index", within="rag")
     if not NAME_RE.match(name):
         raise UserError(f"index: '{name}' is not a valid name (letters, digits, '.', '_' or '-', up to 127 characters)")
-    return indexes_root() / name
+    return inside(indexes_root(), name, "index")
 
 
 def display_name(path: Path) -> str:
@@ -58,7 +59,7 @@ def display_name(path: Path) -> str:
         path.relative_to(indexes_root())
         return path.name
     except ValueError:
-        return str(path)
+        return shown(path)
 
 
 def read_manifest(path: Path) -> dict | None:
@@ -67,7 +68,7 @@ def read_manifest(path: Path) -> dict | None:
     except FileNotFoundError:
         return None
     except json.JSONDecodeError:
-        raise UserError(f"{path / MANIFEST}: not valid JSON (the index folder is damaged)") from None
+        raise UserError(f"{shown(path / MANIFEST)}: not valid JSON (the index folder is damaged)") from None
 
 
 def write_manifest(path: Path, manifest: dict) -> None:
@@ -113,7 +114,7 @@ class RagIndex:
         path = index_path(name)
         manifest = read_manifest(path)
         if manifest is None:
-            raise UserError(f"index '{name}' not found ({path} has no {MANIFEST}); build it first: "
+            raise UserError(f"index '{name}' not found ({shown(path)} has no {MANIFEST}); build it first: "
                             f"lab run presets/rag-index.yaml --set index={name}")
         return cls(path, manifest)
 
@@ -125,7 +126,7 @@ class RagIndex:
         manifest = read_manifest(path)
         if manifest is None:
             if path.exists() and any(path.iterdir()):
-                raise UserError(f"index: {path} is a non-empty folder that is not a RAG index (choose another)")
+                raise UserError(f"index: {shown(path)} is a non-empty folder that is not a RAG index (choose another)")
             path.mkdir(parents=True, exist_ok=True)
             from .tokenizers import DEFAULT_ANALYSIS
             manifest = {"version": MANIFEST_VERSION, "collection": COLLECTION, "embedding": embedding,
@@ -139,7 +140,7 @@ class RagIndex:
         if not same:
             raise UserError(f"index '{name}' was built with embedder '{old.get('model')}' "
                             f"(prefixes {old.get('query_prefix')!r}/{old.get('passage_prefix')!r}); "
-                            f"use another index name or delete {path}")
+                            f"use another index name or delete {shown(path)}")
         if manifest.get("tokenizer") != tokenizer:
             raise UserError(f"index '{name}' was built with the {manifest.get('tokenizer')} tokenizer; "
                             f"use tokenizer={manifest.get('tokenizer')} or another index name")

@@ -23,6 +23,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 
 from ..errors import UserError
+from ..paths import check_inside, confined, workspace
 from .bm25 import SparseBM25
 from .embeddings import get_embeddings
 from .fusion import fuse
@@ -161,6 +162,8 @@ def _snapshot(index: RagIndex, need_dense: bool, need_bm25: bool) -> _Snapshot:
 def _reranker(path: str):
     model_dir = Path(path).expanduser()
     if not model_dir.exists():
+    if confined():
+        model_dir = check_inside(model_dir if model_dir.is_absolute() else workspace() / model_dir, "retrieval.rerank_model", path)
         raise UserError(f"retrieval.rerank_model: no such folder: {path} (reranking needs a local cross-encoder)")
     return _cached_cross_encoder(str(model_dir.resolve()))
 

@@ -3,11 +3,10 @@ is exactly that). The embedded tiny model is made by this job; `export_to` copie
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 from ..data.formats import load_rows
 from ..models.load import resolve_model
-from ..paths import resolve_input
+from ..paths import check_output_folder, resolve_input
 from .sft import train_causal_lm
 
 
@@ -19,6 +18,8 @@ def _load_corpus(spec):
 
 
 def precheck(spec) -> None:
+    if spec.export_to:
+        check_output_folder(spec.export_to, "export_to")
     resolve_model(spec.model.name)
     _load_corpus(spec)
 
@@ -28,7 +29,7 @@ def run(spec, ctx) -> dict:
     ctx.emit("log", message=f"corpus {data_path.name}: {len(rows)} documents")
     result = train_causal_lm(spec, ctx, rows, lora=None)
     if spec.export_to and "model" in result:
-        target = Path(spec.export_to)
+        target = check_output_folder(spec.export_to, "export_to")  # it is replaced: never outside the workspace
         tmp = target.with_name(target.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         shutil.copytree(result["model"], tmp)

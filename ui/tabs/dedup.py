@@ -19,8 +19,8 @@ import plotly.graph_objects as go
 
 from lab.dedup import lsh
 from lab.dedup.quality import DEFAULT_NG_WORDS, RULES
-from lab.dedup.results import (char_diff, load_preview, load_report, output_folder, pairwise_jaccard,
-                               removed_samples)
+from lab.dedup.results import (char_diff, load_preview, load_report, output_files, output_folder,
+                               pairwise_jaccard, removed_samples)
 from lab.dedup.spec import METHOD_ORDER, DedupSpec
 from lab.errors import UserError
 from lab.jobs import precheck
@@ -386,13 +386,16 @@ def kept_dataset(report: dict | None) -> str | None:
     if not report:
         return None
     outputs = report["outputs"]
-    return str(outputs.get("kept_text") or outputs["kept"])
+    path = outputs.get("kept_text") or outputs.get("kept")
+    return str(path) if path else None
 
 
 def handoff_md(report: dict | None, lang: str) -> str:
     if not report:
         return ""
     path = kept_dataset(report)
+    if path is None:
+        return ""
     ja = lang == "ja"
     head = ("残したコーパスは、そのまま事前学習や SFT のデータセットとして使えます（形式 `text`）。"
             "下のボタンで SFT タブや事前学習（分散学習タブ）のフォームに入れるか、コマンドで渡してください。" if ja else
@@ -425,6 +428,8 @@ def load_results(store: RunStore, run_id: str) -> dict | None:
     if folder is None:
         return None
     report = load_report(folder)
+    # report.json is data: what it lists under `outputs` is shown or served only if it is a file of this output folder
+    report["outputs"] = {k: str(v) for k, v in output_files(folder, report).items() if k != "report"}
     return {"run_id": run_id, "folder": str(folder), "report": report, "clusters": load_preview(folder),
             "removed": removed_samples(folder)}
 

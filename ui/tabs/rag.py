@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import html
 import json
-import re
-import shutil
 from pathlib import Path
 
 import gradio as gr
@@ -34,6 +32,7 @@ from ..i18n import I18n
 from ..live import downsample, timer_after_idle_poll
 from ..runview import RunView
 from ..train_tab import equivalent_command, status_html
+from ..uploads import keep_upload, safe_name, upload_folder
 
 TEXT = {
     "rag.tab": ("RAG", "RAG（検索拡張生成）"),
@@ -397,12 +396,10 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
     def take_upload(files, index_):
         if not files:
             return gr.skip()
-        folder_name = re.sub(r"[^A-Za-z0-9._-]", "_", Path((index_ or "default").strip()).name) or "default"
-        folder = workspace() / "uploads" / "rag" / folder_name
-        folder.mkdir(parents=True, exist_ok=True)
-        for file in files:
-            shutil.copyfile(file, folder / Path(file).name)
-        return str(folder)
+        folder_name = safe_name((index_ or "default").strip() or "default")
+        for file in files:  # checked (type, size, UTF-8) and kept under uploads/, like every upload
+            keep_upload(file, "rag", folder_name, allowed=set(UPLOAD_SUFFIXES))
+        return str(upload_folder("rag", folder_name))
 
     upload.upload(take_upload, [upload, index_name], [docs])
 
