@@ -1,21 +1,33 @@
 """The MinHash job as a datatrove pipeline: MinhashDedupSignature → MinhashDedupBuckets →
 MinhashDedupCluster → MinhashDedupFilter, four executors run one after the other.
 
-Locally it runs on datatrove's LocalPipelineExecutor over the (sampled) corpus staged as JSONL; for a
-cluster, `slurm_script` renders the same four stages on SlurmPipelineExecutor as a Python script to
-run on a login node (it imports the lab for the normaliser and the shingle tokenizer, so install
-the lab in the cluster's environment). datatrove does not verify candidates: its clusters can hold
+The steps are the same wherever they run; only the executor differs (as in datatrove itself). Locally
+they run on datatrove's LocalPipelineExecutor over the (sampled) corpus staged as JSONL; with
+`executor: datatrove-slurm` on SlurmPipelineExecutor, submitted from this machine with sbatch and
+followed until the last stage leaves the queue (`run_on_slurm`); `slurm_script` renders the same four
+stages as a Python script to run on a login node. Both Slurm paths import the lab in the jobs (the
+normaliser, the shingle tokenizer), so the lab must be installed in the cluster's environment and the
+work folder must sit on a file system every node sees. datatrove does not verify candidates: its clusters can hold
 pairs below the threshold, which the lab reports next to its own verified path."""
 from __future__ import annotations
 
+import functools
 import json
+import secrets
 import struct
+import subprocess
+import sys
 import textwrap
+import time
 from pathlib import Path
+
+from backends import slurm as slurm_backend
 
 from datatrove.pipeline.base import PipelineStep
 from datatrove.utils.word_tokenizers import WordTokenizer
 
+from .. import shell_safe
+from ..errors import UserError
 from .normalize import normalizer
 from .spec import NormalizeSpec
 
@@ -66,7 +78,7 @@ def minhash_config(spec, bands: int, rows: int):
 
 def stages(spec, unit: str, bands: int, rows: int, input_dir: str, work: str, executor: str = "local",
            text_key: str = "text", id_key: str = "id", glob: str | None = None, slurm: dict | None = None,
-           tasks: int = 1, workers: int = 1):
+           tasks: int = 1, workers: int = 1, job_tag: str = ""):
     """The four executors, in order."""
     from datatrove.pipeline.dedup.minhash import (MinhashDedupBuckets, MinhashDedupCluster, MinhashDedupFilter,
                                                   MinhashDedupSignature)
@@ -83,7 +95,7 @@ def stages(spec, unit: str, bands: int, rows: int, input_dir: str, work: str, ex
         from datatrove.executor.slurm import SlurmPipelineExecutor
 
         def make(name, pipeline, n_tasks, depends=None):
-            return SlurmPipelineExecutor(pipeline=pipeline, tasks=n_tasks, job_name=f"dedup-{name}", depends=depends,
+            return SlurmPipelineExecutor(pipeline=pipeline, tasks=n_tasks, job_name=f"dedup-{name}{job_tag}", depends=depends,
                                          logging_dir=f"{work}/logs/{name}", **(slurm or {}))
     else:
         from datatrove.executor.local import LocalPipelineExecutor
@@ -128,6 +140,103 @@ def run_local(spec, unit: str, bands: int, rows: int, staged: Path, work: Path,
     return read_clusters(work / "remove_ids")
 
 
+STAGE_NAMES = ("signatures", "buckets", "clusters", "filter")
+SLURM_POLL_S = 1.0
+
+
+def run_pipeline(spec, unit: str, bands: int, rows: int, staged: Path, work: Path, on_stage=None,
+                 should_stop=lambda: False):
+    """The four stages on the executor the spec names; None when stopped before the end."""
+    if spec.executor == "datatrove-slurm":
+        return run_on_slurm(spec, unit, bands, rows, staged, work, on_stage, should_stop)
+    return run_local(spec, unit, bands, rows, staged, work, on_stage)
+
+
+def slurm_options(spec, venv: str | None = None) -> dict:
+    """SlurmPipelineExecutor keyword arguments from the spec (values already pattern-checked)."""
+    dt = spec.datatrove
+    options = {"partition": dt.slurm_partition, "time": dt.slurm_time, "cpus_per_task": dt.slurm_cpus_per_task,
+               "mem_per_cpu_gb": dt.slurm_mem_per_cpu_gb}
+    if dt.slurm_venv or venv:
+        options["venv_path"] = dt.slurm_venv or venv
+    return options
+
+
+def _own_venv() -> str | None:
+    """The activate script of the venv this lab runs in: the jobs need the same datatrove and lab."""
+    activate = Path(sys.prefix) / "bin" / "activate"
+    return str(activate) if sys.prefix != sys.base_prefix and activate.exists() else None
+
+
+def _record_job_id(submitted: list, process_output: str) -> str:
+    """datatrove's job-id retriever, also keeping every id it submits (stages and their stats jobs)."""
+    job_id = process_output.split()[-1]
+    submitted.append(job_id)
+    return job_id
+
+
+def run_on_slurm(spec, unit: str, bands: int, rows: int, staged: Path, work: Path, on_stage=None,
+                 should_stop=lambda: False):
+    """Submit the four stages with datatrove's SlurmPipelineExecutor (chained with afterok), follow
+    them stage by stage, and read the removals back like `run_local`. A stage that leaves the queue
+    with tasks not completed fails the run with its log's last line; a stop request is scancel."""
+    from datatrove.executor.slurm import SlurmPipelineExecutor  # noqa: F401 - fail here when datatrove lacks it
+
+    if not slurm_backend.available():
+        raise UserError(f"executor: datatrove-slurm needs {slurm_backend.missing_message()}")
+    venv = None if spec.datatrove.slurm_venv else _own_venv()
+    if venv and not shell_safe.is_safe(venv, "path"):
+        raise UserError(f"datatrove.slurm_venv: {shell_safe.refusal('the lab venv', venv, 'path')}; set one")
+    options = slurm_options(spec, venv)
+    problem = slurm_backend.dry_run(f"--partition={options['partition']}", f"--time={options['time']}",
+                                    f"--cpus-per-task={options['cpus_per_task']}",
+                                    f"--mem-per-cpu={options['mem_per_cpu_gb']}G", "--qos=normal")
+    if problem:
+        raise UserError(f"datatrove.slurm_partition/slurm_time: sbatch: {problem}")
+    submitted: list[str] = []
+    options["job_id_retriever"] = functools.partial(_record_job_id, submitted)
+    executors = stages(spec, unit, bands, rows, str(staged.parent), str(work), "slurm", glob=staged.name,
+                       slurm=options, tasks=1, job_tag=f"-{secrets.token_hex(3)}")  # one staged file: one task reads it
+    if on_stage:
+        on_stage(0, executors[0])
+    try:
+        executors[-1].run()  # launches the stages it depends on first
+    except subprocess.CalledProcessError as e:
+        slurm_backend.cancel(*submitted)
+        raise UserError(f"sbatch refused a datatrove stage (exit code {e.returncode}); see worker.log") from None
+    try:
+        for i, ex in enumerate(executors):
+            while slurm_backend.in_queue(ex.job_id):
+                if should_stop():
+                    slurm_backend.cancel(*submitted)
+                    return None
+                time.sleep(SLURM_POLL_S)
+            missing = ex.get_incomplete_ranks()
+            if missing:
+                raise RuntimeError(f"datatrove stage {STAGE_NAMES[i]} (Slurm job {ex.job_id}): "
+                                   f"{len(missing)} of {ex.world_size} tasks did not complete{_last_log_line(ex)}")
+            if on_stage and i + 1 < len(executors):
+                on_stage(i + 1, executors[i + 1])
+        while any(slurm_backend.in_queue(j) for j in submitted):  # datatrove's stats jobs: leave nothing behind
+            if should_stop():
+                break
+            time.sleep(SLURM_POLL_S)
+    except BaseException:
+        slurm_backend.cancel(*submitted)  # later stages wait on afterok forever otherwise
+        raise
+    return read_clusters(work / "remove_ids")
+
+
+def _last_log_line(ex) -> str:
+    logs = sorted(Path(ex.slurm_logs_folder).glob("*.out"), key=lambda p: p.stat().st_mtime)
+    for path in reversed(logs):
+        lines = [ln.strip() for ln in path.read_text(errors="replace").splitlines() if ln.strip()]
+        errors = [ln for ln in lines if "Error" in ln or "error" in ln] or lines
+        if errors:
+            return f"; {path.name}: {errors[-1][:200]}"
+    return ""
+
+
 def read_clusters(folder: Path) -> tuple[dict[int, int], set[int]]:
     """({doc: cluster id} for clustered docs, {removed docs}) from the cluster stage's binary files."""
     clusters: dict[int, int] = {}
@@ -144,10 +253,7 @@ def read_clusters(folder: Path) -> tuple[dict[int, int], set[int]]:
 def slurm_script(spec, unit: str, bands: int, rows: int, input_path: str) -> str:
     """A Python script that runs this job on a Slurm cluster with datatrove."""
     dt = spec.datatrove
-    slurm = {"partition": dt.slurm_partition, "time": dt.slurm_time, "cpus_per_task": dt.slurm_cpus_per_task,
-             "mem_per_cpu_gb": dt.slurm_mem_per_cpu_gb}
-    if dt.slurm_venv:
-        slurm["venv_path"] = dt.slurm_venv
+    slurm = slurm_options(spec)
     path = Path(input_path)
     fmt = "jsonl" if path.suffix.lower() in (".jsonl", ".ndjson") else path.suffix.lower().lstrip(".")
     note = "" if fmt == "jsonl" else (f"# NOTE: datatrove reads JSONL here; convert {path.name} first "

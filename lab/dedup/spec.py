@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from .. import shell_safe
 from ..spec_base import PresetMeta, Strict
 
 Method = Literal["exact", "minhash", "semantic", "quality"]
@@ -63,7 +64,23 @@ class DatatroveSpec(Strict):
     slurm_time: str = "04:00:00"
     slurm_cpus_per_task: int = Field(1, ge=1)
     slurm_mem_per_cpu_gb: int = Field(2, ge=1)
-    slurm_venv: str | None = Field(None, description="Slurm export: `source` this venv activate script in each job")
+    slurm_venv: str | None = Field(None, description="Slurm: `source` this venv activate script in each job (None when run from the lab: the lab's own venv)")
+
+    # written into sbatch scripts and a `source` line: strict patterns, no spaces, newlines or `;`
+    @field_validator("slurm_partition")
+    @classmethod
+    def _partition(cls, value):
+        return shell_safe.check(value, "slurm_partition")
+
+    @field_validator("slurm_time")
+    @classmethod
+    def _time(cls, value):
+        return shell_safe.check(value, "slurm_time")
+
+    @field_validator("slurm_venv")
+    @classmethod
+    def _venv(cls, value):
+        return shell_safe.check(value, "path")
 
 
 class DedupSpec(Strict):
@@ -93,7 +110,7 @@ class DedupSpec(Strict):
     batch_size: int = Field(2048, ge=16, description="documents hashed together (memory stays bounded by it)")
     semantic: SemanticSpec = Field(default_factory=SemanticSpec)
     quality: QualitySpec = Field(default_factory=QualitySpec)
-    executor: Literal["lab", "datatrove"] = Field("lab", description="datatrove: run MinHash as a datatrove pipeline with its local executor")
+    executor: Literal["lab", "datatrove", "datatrove-slurm"] = Field("lab", description="datatrove: run MinHash as a datatrove pipeline with its local executor; datatrove-slurm: the same pipeline on SlurmPipelineExecutor (sbatch on the cluster this machine submits to)")
     datatrove: DatatroveSpec = Field(default_factory=DatatroveSpec)
     preview_clusters: int = Field(200, ge=0, description="clusters written with their texts for the cluster browser")
     output_dir: str | None = Field(None, description="default: the run's artifacts folder")
@@ -104,7 +121,7 @@ class DedupSpec(Strict):
             raise ValueError("bands: set both bands and rows, or neither (then they follow the threshold)")
         if self.bands is not None and self.bands * self.rows > self.num_perm:
             raise ValueError(f"bands: bands × rows = {self.bands * self.rows} exceeds num_perm = {self.num_perm}")
-        if self.executor == "datatrove" and self.methods != ("minhash",):
+        if self.executor != "lab" and self.methods != ("minhash",):
             raise ValueError("executor: the datatrove pipeline runs the minhash method alone")
         return self
 
