@@ -27,9 +27,9 @@ import numpy as np
 
 from ..errors import UserError
 from ..paths import check_output_folder, resolve_input
-from . import lsh
-from .clusters import Cluster, priority, star_clusters
-from .exact import digest, exact_clusters
+from . import copies, lsh
+from .clusters import Cluster, priority
+from .exact import digest_bytes, exact_clusters
 from .minhash import ShingleStore, engine_name, hash_batch
 from .normalize import normalizer
 from .quality import DEFAULT_NG_WORDS, RULES, QualityFilter
@@ -43,13 +43,13 @@ HISTOGRAM_BINS = 50
 
 # ---- checks before a run folder is made ----------------------------------------------------------
 def precheck(spec: DedupSpec) -> None:
-    if spec.output_dir:
-        check_output_folder(spec.output_dir, "output_dir")
     path = resolve_input(spec.input, "input")
     open_corpus(spec, path).check(limit=1000)
     ng_words(spec.quality)
     if "semantic" in spec.methods:
         from .semantic import model_path
+    if spec.output_dir:
+        check_output_folder(spec.output_dir, "output_dir")
         model_path(spec.semantic.model)
 
 
@@ -146,7 +146,7 @@ def run(spec: DedupSpec, ctx) -> dict:
     out = output_dir(spec, ctx)
     n = len(corpus)
     ctx.emit("log", message=f"{corpus.name}: {n} documents ({corpus.format}); methods: {', '.join(spec.methods)}")
-    if spec.executor == "datatrove":
+    if spec.executor != "lab":
         return _run_datatrove(spec, ctx, corpus, n, out, t0)
 
     state = State(n=n, lengths=np.zeros(n, dtype=np.int64))
@@ -494,7 +494,7 @@ def _finish(ctx, out: Path, report: dict) -> dict:
 
 # ---- the datatrove executor --------------------------------------------------------------------------
 def _run_datatrove(spec: DedupSpec, ctx, corpus, n: int, out: Path, t0: float) -> dict:
-    from .datatrove_pipeline import run_local, stage_corpus
+    from .datatrove_pipeline import run_pipeline, stage_corpus
     from .shingles import jaccard
     params = lsh.resolve(spec)
     work = out / ".datatrove"
@@ -513,8 +513,11 @@ def _run_datatrove(spec: DedupSpec, ctx, corpus, n: int, out: Path, t0: float) -
         ctx.emit("progress", step=i * n // 4, total=n, eta_s=None)
 
     t = time.perf_counter()
-    cluster_of, removed_docs = run_local(spec, unit, params["bands"], params["rows"], work / "input" / "corpus.jsonl",
-                                         work, on_stage)
+    found = run_pipeline(spec, unit, params["bands"], params["rows"], work / "input" / "corpus.jsonl", work, on_stage,
+                         ctx.cancel_requested)
+    if found is None:
+        return {"cancelled": True}
+    cluster_of, removed_docs = found
     compute = time.perf_counter() - t
     ctx.emit("progress", step=n, total=n, eta_s=0)
     texts: dict[int, str] = {}
@@ -545,5 +548,5 @@ def _run_datatrove(spec: DedupSpec, ctx, corpus, n: int, out: Path, t0: float) -
     outputs = _second_pass(spec, ctx, corpus, state, out)
     outputs["datatrove_work"] = str(work)
     report = _report(spec, corpus, state, outputs, n / compute if compute > 0 else float(n), time.perf_counter() - t0)
-    report["executor"] = "datatrove"
+    report["executor"] = spec.executor
     return _finish(ctx, out, report)
