@@ -78,6 +78,8 @@ slurm:
 # browser, so two files in parallel finish well sooner even on 2 cores (TEST_WORKERS=0: serial).
 TEST_WORKERS ?= 2
 test: install-test bootstrap chromium slurm
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q --durations=25 $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile) tests
 
 unit: install-test

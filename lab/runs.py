@@ -285,7 +285,7 @@ class RunStore:
     def cancel(self, run_id: str, grace: float = 30.0, kill_grace: float = 5.0) -> dict:
         """Ask politely (the trainer saves and stops at the next step), then terminate the
         process group if it is still there after `grace` seconds."""
-        run = self.request_cancel(run_id)
+        self.request_cancel(run_id)
         status = self.status(run_id)
         pgid = status.get("pgid")
         if status.get("state") in ACTIVE:

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 
 def _field(spec_cls: type[BaseModel], dotted: str):
-    cls, default_owner = spec_cls, None
+    cls = spec_cls
     parts = dotted.split(".")
     for i, part in enumerate(parts):
         info = cls.model_fields[part]

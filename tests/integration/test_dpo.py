@@ -44,7 +44,7 @@ CASES = [("dpo", loss) for loss in DPO_LOSS_TYPES] + [("orpo", None), ("cpo", "s
                                                       ("kto", None), ("full-dpo-precomputed", "sigmoid")]
 
 
-@pytest.mark.parametrize("algorithm,loss", CASES, ids=[f"{a}-{l}" for a, l in CASES])
+@pytest.mark.parametrize("algorithm,loss", CASES, ids=[f"{a}-{loss}" for a, loss in CASES])
 def test_every_preference_loss_trains_with_finite_rewards(tiny_workspace, algorithm, loss):
     sets = list(FEW_STEPS)
     if algorithm == "kto":
