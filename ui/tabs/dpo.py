@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from lab.kinds import kinds_in_tab
 from lab.runs import RunStore
 from lab.spec import DPOSpec
 from lab.spec_base import CPO_LOSS_TYPES, DPO_LOSS_TYPES, KTO_LOSS_TYPES
@@ -100,7 +101,7 @@ def judge_contestants(store: RunStore, view) -> list[dict]:
 def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
     tab = TrainTab(
         prefix="dpo",
-        kinds=("dpo", "kto"),
+        kinds=kinds_in_tab("dpo"),
         spec_cls=DPOSpec,
         default_preset="dpo-tiny",
         model_data_keys=["model.name", "algorithm", "method", "lora.r", "lora.alpha", "dataset.path",

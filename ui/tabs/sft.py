@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from lab.kinds import kinds_in_tab
 from lab.runs import RunStore
 from lab.spec import SFTSpec
 
@@ -13,7 +14,7 @@ from ..train_tab import TrainTab, build_train_tab
 
 TAB = TrainTab(
     prefix="sft",
-    kinds=("sft",),
+    kinds=kinds_in_tab("sft"),
     spec_cls=SFTSpec,
     default_preset="sft-tiny",
     model_data_keys=["model.name", "method", "lora.r", "lora.alpha", "dataset.path", "dataset.format",
