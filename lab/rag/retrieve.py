@@ -108,7 +108,8 @@ class HybridRetriever(BaseRetriever):
         n = min(self.fetch_k, len(scores))
         top = np.argpartition(-scores, n - 1)[:n] if 0 < n < len(scores) else np.arange(len(scores))
         top = top[np.argsort(-scores[top], kind="stable")]
-        bm25_head = [(self.docs[i].metadata["chunk_id"], float(scores[i])) for i in top]
+        bm25_head = [(self.docs[i].metadata["chunk_id"], float(scores[i])) for i in top
+                     if self.rule != "rrf" or scores[i] > 0]  # ranks need matches; z and min-max need the zeros
         dense_head = [(d.metadata["chunk_id"], d.metadata["dense_score"]) for d in dense]
         by_id = {d.metadata["chunk_id"]: d for d in dense}
         out = []
@@ -161,9 +162,9 @@ def _snapshot(index: RagIndex, need_dense: bool, need_bm25: bool) -> _Snapshot:
 
 def _reranker(path: str):
     model_dir = Path(path).expanduser()
-    if not model_dir.exists():
     if confined():
         model_dir = check_inside(model_dir if model_dir.is_absolute() else workspace() / model_dir, "retrieval.rerank_model", path)
+    if not model_dir.exists():
         raise UserError(f"retrieval.rerank_model: no such folder: {path} (reranking needs a local cross-encoder)")
     return _cached_cross_encoder(str(model_dir.resolve()))
 

@@ -125,6 +125,37 @@ def test_tokenizers_drop_english_function_words_and_keep_codes_whole(name):
     assert "mk-12" not in terms and "12s" not in terms
 
 
+def test_a_name_cut_differently_by_what_follows_it_still_matches():
+    """Sudachi reads 金谷町は as one word and 金谷町の特産品は as 金谷 / 町 / 特産品 (in every split
+    mode); the character pairs of the default analysis are the same in both places."""
+    legacy = get_tokenizer("sudachi", None)
+    assert legacy("金谷町は") == ["金谷町"]
+    assert not set(legacy("金谷町は")) & set(legacy("金谷町の特産品は"))  # why one granularity is not enough
+    terms = get_tokenizer("sudachi")
+    assert {"^金谷", "^谷町"} <= set(terms("金谷町は")) & set(terms("金谷町の特産品は"))
+
+    docs = ["金谷町の特産品は緑茶で、毎年五月に新茶まつりが開かれます。", "金山町は温泉で知られる町です。",
+            "谷町の商店街には古い和菓子屋が並びます。", "金谷駅の近くには大きな公園があります。"]
+    bm25 = SparseBM25([terms(d) for d in docs])
+    assert int(np.argmax(bm25.get_scores(terms("金谷町は何が有名ですか？")))) == 0
+    # the old terms find nothing for the question's only content word
+    assert not SparseBM25([legacy(d) for d in docs]).get_scores(legacy("金谷町は何が有名ですか？")).any()
+
+
+def test_analyses_hold_long_and_short_units_and_mark_pairs_apart_from_words():
+    from lab.rag.tokenizers import ANALYSES, bigrams
+    assert bigrams("金谷町の特産品") == ["^金谷", "^谷町", "^特産", "^産品"]
+    assert bigrams("ミナト精機、株") == ["^ミナ", "^ナト", "^ト精", "^精機", "^株"]
+    assert bigrams("これはひらがなだけ") == []
+    long_short = get_tokenizer("sudachi", "AC")("株式会社ミナト精機の東海道新幹線")
+    assert {"株式会社", "株式", "会社", "東海道新幹線", "東海道", "新幹線"} <= set(long_short)
+    assert "株式会社" not in get_tokenizer("sudachi", "B")("株式会社ミナト精機")
+    assert "^株式" in get_tokenizer("fugashi", "B+bigrams")("株式会社")
+    assert set(ANALYSES) == {"B", "AC", "B+bigrams", "AC+bigrams"}
+    with pytest.raises(UserError, match="analysis: 'X'"):
+        get_tokenizer("sudachi", "X")
+
+
 def reference_bm25(corpus, query, k1=1.5, b=0.75):
     """Okapi BM25 with Lucene's idf, term by term, as the textbook writes it."""
     n, avgdl = len(corpus), sum(len(d) for d in corpus) / len(corpus)
