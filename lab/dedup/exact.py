@@ -9,8 +9,13 @@ import numpy as np
 from .clusters import KEEP_REASON, Cluster
 
 
+def digest_bytes(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
+
+
 def digest(text: str) -> tuple[int, int]:
-    d = hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
+    """The digest as two little-endian 64-bit words (a row of the (n, 2) uint64 digest array)."""
+    d = digest_bytes(text)
     return int.from_bytes(d[:8], "little"), int.from_bytes(d[8:], "little")
 
 

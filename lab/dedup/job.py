@@ -1,11 +1,15 @@
 """The `dedup` job: read a corpus, remove what the chosen methods call duplicates or low quality,
 and write what stayed, what went and why.
 
-  pass 1  stream the corpus in batches: quality rules, exact digests, shingles → MinHash signatures
-          (shingle sets spill to disk), embeddings for SemDeDup. Batches go to worker processes
-          when the corpus is large; memory holds signatures, not texts.
+  pass 1  stream the corpus in batches: quality rules, normalisation, a 128-bit digest of every
+          document; documents whose digest was seen before are copies and cost nothing more; each
+          new text is shingled into a MinHash signature (shingle sets spill to disk); embeddings for
+          SemDeDup. Hashing goes to worker processes when the corpus is large; memory holds
+          signatures of distinct texts, not texts.
   then    exact groups → LSH candidates → exact-Jaccard verification → union-find clusters →
-          SemDeDup on what is left; each removal records its reason and measured value.
+          SemDeDup on what is left; each removal records its reason and measured value. MinHash
+          works on copy groups (lab/dedup/copies.py) and removes exactly what it would remove
+          working on every document.
   pass 2  stream the corpus again: kept.jsonl (records unchanged), removed.jsonl (with reason),
           clusters.jsonl, a preview of clusters with their texts, report.json.
 
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+from collections import deque
 import os
 import re
 import resource
@@ -43,13 +48,13 @@ HISTOGRAM_BINS = 50
 
 # ---- checks before a run folder is made ----------------------------------------------------------
 def precheck(spec: DedupSpec) -> None:
+    if spec.output_dir:
+        check_output_folder(spec.output_dir, "output_dir")
     path = resolve_input(spec.input, "input")
     open_corpus(spec, path).check(limit=1000)
     ng_words(spec.quality)
     if "semantic" in spec.methods:
         from .semantic import model_path
-    if spec.output_dir:
-        check_output_folder(spec.output_dir, "output_dir")
         model_path(spec.semantic.model)
 
 
@@ -89,14 +94,15 @@ class BatchJob:
 class BatchResult:
     verdicts: list                      # (local index, rule, value, threshold, lang) of removed documents
     languages: dict
-    digests: np.ndarray | None = None
-    signatures: np.ndarray | None = None
-    offsets: np.ndarray | None = None
-    texts: list[str] | None = None
+    digests: bytes | None = None        # 16 bytes per document, of its normalised text
+    texts: list[str] | None = None      # normalised texts
     seconds: float = 0.0
 
 
-def process_batch(texts: list[str], job: BatchJob, spill_path: str | None) -> BatchResult:
+def prepare_batch(texts: list[str], job: BatchJob) -> BatchResult:
+    """Quality rules, normalisation and digests of one batch (in a worker process when quality rules,
+    the expensive part, run in several). The main process groups copies by digest and sends only new
+    texts on to hashing."""
     start = time.perf_counter()
     verdicts, languages = [], {}
     alive = [True] * len(texts)
@@ -111,11 +117,9 @@ def process_batch(texts: list[str], job: BatchJob, spill_path: str | None) -> Ba
     norm = normalizer(NormalizeSpec(**job.normalize))
     normalized = [norm(t) if ok else "" for t, ok in zip(texts, alive)]
     result = BatchResult(verdicts, languages)
-    if "exact" in job.methods:
-        result.digests = np.array([digest(t) for t in normalized], dtype=np.uint64).reshape(-1, 2)
-    if "minhash" in job.methods:
-        result.signatures, result.offsets = hash_batch(normalized, job.ngram, job.unit, job.num_perm, job.seed, spill_path)
-    if job.keep_texts:
+    if "exact" in job.methods or "minhash" in job.methods:
+        result.digests = b"".join(map(digest_bytes, normalized))
+    if "minhash" in job.methods or job.keep_texts:
         result.texts = normalized
     result.seconds = time.perf_counter() - start
     return result
@@ -131,7 +135,9 @@ class State:
     removed: dict = field(default_factory=dict)       # index → removal record
     languages: dict = field(default_factory=dict)
     digests: np.ndarray | None = None
-    signatures: np.ndarray | None = None
+    copy_group: np.ndarray | None = None  # per document: its row in signatures (first copy's), −1 when not hashed
+    groups: dict = field(default_factory=dict)  # digest → row: the distinct texts seen so far
+    signatures: np.ndarray | None = None  # per distinct text
     has_shingles: np.ndarray | None = None
     embeddings: list = field(default_factory=list)    # (indexes, vectors) per batch
     clusters: list[Cluster] = field(default_factory=list)
@@ -177,9 +183,11 @@ def _first_pass(spec: DedupSpec, ctx, corpus, state: State, store: ShingleStore)
     methods = spec.methods
     batch_size = min(spec.batch_size, max(64, state.n // 8))
     workers = spec.workers or (min(2, os.cpu_count() or 1) if state.n >= PARALLEL_FROM else 1)
-    if "exact" in methods:
+    if "exact" in methods or "minhash" in methods:
         state.digests = np.zeros((state.n, 2), dtype=np.uint64)
     if "minhash" in methods:
+        state.copy_group = np.full(state.n, -1, dtype=np.int64)
+        # rows are touched only as distinct texts arrive: a corpus of copies stays small in memory
         state.signatures = np.zeros((state.n, spec.num_perm), dtype=np.uint32)
         state.has_shingles = np.zeros(state.n, dtype=bool)
     embedder = None
@@ -187,9 +195,11 @@ def _first_pass(spec: DedupSpec, ctx, corpus, state: State, store: ShingleStore)
     t_pass = time.perf_counter()
     # spawn, not fork: a forked child would inherit native thread pools (rensa) without their threads
     pool = multiprocessing.get_context("spawn").Pool(workers) if workers > 1 else None
+    prepare_in_pool = pool is not None and "quality" in methods
     try:
         batches = corpus.batches(batch_size)
-        pending: list = []
+        prepared: deque = deque()   # (first doc, size, result or its future)
+        hashing: deque = deque()    # (first row, rows, spill file, result or its future)
         done = 0
         job = None
         batch_no = 0
@@ -206,23 +216,27 @@ def _first_pass(spec: DedupSpec, ctx, corpus, state: State, store: ShingleStore)
                 for d in batch:
                     state.ids.append(d.id)
                     state.lengths[d.index] = len(d.text)
-                spill = str(store.path_for(batch_no)) if "minhash" in methods else None
-                args = ([d.text for d in batch], job, spill)
-                pending.append((batch[0].index, len(batch), spill,
-                                pool.apply_async(process_batch, args) if pool else process_batch(*args)))
-                batch_no += 1
+                args = ([d.text for d in batch], job)
+                prepared.append((batch[0].index, len(batch),
+                                 pool.apply_async(prepare_batch, args) if prepare_in_pool else prepare_batch(*args)))
             # keep a few batches in flight; collect in order
-            while pending and (batch is None or len(pending) > 2 * workers or pool is None):
-                first, size, spill, result = pending.pop(0)
-                result = result.get() if pool else result
-                _collect(state, store, first, size, spill, result)
-                if result.texts is not None:
+            while prepared and (batch is None or len(prepared) > 2 * workers or not prepare_in_pool):
+                first, size, result = prepared.popleft()
+                result = result.get() if prepare_in_pool else result
+                new_rows, new_texts = _collect(state, first, size, result)
+                if new_texts:
+                    spill = str(store.path_for(batch_no))
+                    batch_no += 1
+                    args = (new_texts, job.ngram, job.unit, job.num_perm, job.seed, spill)
+                    hashing.append((new_rows, len(new_texts), spill,
+                                    pool.apply_async(hash_batch, args) if pool else hash_batch(*args)))
+                if job.keep_texts:
                     if embedder is None:
                         t_load = time.perf_counter()
                         embedder = _embedder(spec)
                         state.timings["model_load_s"] = time.perf_counter() - t_load
                     t_emb = time.perf_counter()
-                    keep = [i for i, t in enumerate(result.texts) if first + i not in state.removed]
+                    keep = [i for i in range(size) if first + i not in state.removed]
                     if keep:
                         vectors = embedder([result.texts[i] for i in keep])
                         state.embeddings.append((np.array(keep) + first, vectors))
@@ -232,9 +246,15 @@ def _first_pass(spec: DedupSpec, ctx, corpus, state: State, store: ShingleStore)
                 rate = done / elapsed if elapsed > 0 else 0.0
                 ctx.emit("progress", step=done, total=state.n, eta_s=round((state.n - done) / rate, 1) if rate else None)
                 ctx.emit("metric", step=done, docs_per_second=round(rate, 1))
+            while hashing and (batch is None or len(hashing) > 2 * workers or pool is None):
+                first_row, rows, spill, result = hashing.popleft()
+                signatures, offsets = result.get() if pool else result
+                state.signatures[first_row:first_row + rows] = signatures
+                state.has_shingles[first_row:first_row + rows] = np.diff(offsets) > 0
+                store.add(first_row, Path(spill), offsets)
             if ctx.cancel_requested():
                 return False
-            if batch is None and not pending:
+            if batch is None and not prepared and not hashing:
                 break
     finally:
         if pool:
@@ -246,21 +266,36 @@ def _first_pass(spec: DedupSpec, ctx, corpus, state: State, store: ShingleStore)
                                         - state.timings.get("model_load_s", 0.0))
     state.info["workers"] = workers
     state.info["batch_size"] = batch_size
+    if "minhash" in methods:
+        state.info["distinct_texts"] = len(state.groups)
     return True
 
 
-def _collect(state: State, store: ShingleStore, first: int, size: int, spill, result: BatchResult) -> None:
+def _collect(state: State, first: int, size: int, result: BatchResult) -> tuple[int, list[str]]:
+    """Record a prepared batch; return the first new signature row and the texts not seen before."""
     for i, rule, value, threshold, lang in result.verdicts:
         state.removed[first + i] = {"reason": rule, "method": "quality", "rule": rule, "value": round(value, 4),
                                     "threshold": threshold, "lang": lang}
     for lang, count in result.languages.items():
         state.languages[lang] = state.languages.get(lang, 0) + count
     if result.digests is not None:
-        state.digests[first:first + size] = result.digests
-    if result.signatures is not None:
-        state.signatures[first:first + size] = result.signatures
-        state.has_shingles[first:first + size] = np.diff(result.offsets) > 0
-        store.add(first, Path(spill), result.offsets)
+        state.digests[first:first + size] = np.frombuffer(result.digests, dtype="<u8").reshape(size, 2)
+    new_texts: list[str] = []
+    first_row = len(state.groups)
+    if state.copy_group is not None:
+        groups, rows = state.groups, state.copy_group
+        quality_removed = {i for i, *_ in result.verdicts}
+        raw = result.digests
+        for i in range(size):
+            if i in quality_removed:
+                continue
+            key = raw[16 * i:16 * i + 16]
+            row = groups.get(key)
+            if row is None:
+                row = groups[key] = len(groups)
+                new_texts.append(result.texts[i])
+            rows[first + i] = row
+    return first_row, new_texts
 
 
 def _embedder(spec: DedupSpec):
@@ -297,29 +332,36 @@ def _exact(spec: DedupSpec, state: State, rank: np.ndarray) -> float:
 def _minhash(spec: DedupSpec, ctx, state: State, store: ShingleStore, rank: np.ndarray) -> float:
     params = lsh.resolve(spec)
     t = time.perf_counter()
-    docs = np.flatnonzero(_alive(state) & state.has_shingles)
-    keys = lsh.band_keys(state.signatures, params["bands"], params["rows"], index=docs)
-    pairs = lsh.candidate_pairs(keys, docs)
+    alive = _alive(state) & (state.copy_group >= 0)
+    alive[alive] = state.has_shingles[state.copy_group[alive]]
+    docs = np.flatnonzero(alive)
+    groups = copies.Groups.build(docs, state.copy_group[docs], state.n)
+    keys = lsh.band_keys(state.signatures, params["bands"], params["rows"], index=groups.store_id)
+    cand = copies.candidates(keys, groups)
+    del keys
     t_lsh = time.perf_counter() - t
-    ctx.emit("log", message=f"LSH ({params['bands']} bands × {params['rows']} rows): {len(pairs)} candidate pairs")
     t = time.perf_counter()
-    sims = store.verify(pairs) if len(pairs) else np.empty(0)
+    verified = copies.verify(cand, groups, store.verify, spec.threshold, HISTOGRAM_BINS)
     t_verify = time.perf_counter() - t
-    ok = sims >= spec.threshold - 1e-12
+    ctx.emit("log", message=f"LSH ({params['bands']} bands × {params['rows']} rows): {verified.candidate_pairs} "
+                            f"candidate pairs among {len(docs)} documents, {len(groups)} distinct texts; "
+                            f"{verified.group_pairs_checked} Jaccard computations")
     t = time.perf_counter()
-    clusters = star_clusters(pairs[ok], sims[ok], rank, "minhash", spec.keep)
+    clusters = copies.star_clusters(verified, groups, rank, "minhash", spec.keep)
     _mark(state, clusters)
     t_cluster = time.perf_counter() - t
-    ctx.emit("log", message=f"verified {int(ok.sum())} of {len(pairs)} pairs at Jaccard ≥ {spec.threshold}; "
-                            f"{len(clusters)} clusters")
-    counts, edges = np.histogram(sims, bins=HISTOGRAM_BINS, range=(0.0, 1.0))
+    rejected = verified.candidate_pairs - verified.verified_pairs
+    ctx.emit("log", message=f"verified {verified.verified_pairs} of {verified.candidate_pairs} pairs at Jaccard ≥ "
+                            f"{spec.threshold}; {len(clusters)} clusters")
+    edges = np.linspace(0.0, 1.0, HISTOGRAM_BINS + 1)
     state.timings.update(lsh_s=t_lsh, verify_s=t_verify, cluster_s=t_cluster)
     state.info["parameters"] = params
     state.info["minhash"] = {
-        "candidate_pairs": int(len(pairs)), "verified_pairs": int(ok.sum()), "rejected_pairs": int((~ok).sum()),
-        "clusters": len(clusters), "removed": sum(len(c.removed) for c in clusters),
-        "docs_without_shingles": int(np.count_nonzero(_alive(state) & ~state.has_shingles)),
-        "similarity_histogram": {"edges": [round(e, 4) for e in edges.tolist()], "counts": counts.tolist()},
+        "candidate_pairs": verified.candidate_pairs, "verified_pairs": verified.verified_pairs,
+        "rejected_pairs": rejected, "clusters": len(clusters), "removed": sum(len(c.removed) for c in clusters),
+        "docs_without_shingles": int(np.count_nonzero(_alive(state) & ~alive)),
+        "distinct_texts": len(groups), "jaccard_computations": verified.group_pairs_checked,
+        "similarity_histogram": {"edges": [round(e, 4) for e in edges.tolist()], "counts": verified.histogram.tolist()},
     }
     return t_lsh + t_verify + t_cluster
 
