@@ -26,7 +26,7 @@ def _quiet() -> None:
 def _retrieval(args):
     from .spec import RetrievalSpec
     fields = {"mode": args.mode, "k": args.k}
-    for name in ("dense_weight", "bm25_weight", "fetch_k", "rrf_c", "rerank_model"):
+    for name in ("fusion", "dense_weight", "bm25_weight", "fetch_k", "rrf_c", "rerank_model"):
         value = getattr(args, name, None)
         if value is not None:
             fields[name] = value
@@ -131,6 +131,7 @@ def _query_args(p) -> None:
     p.add_argument("--index", default="default", help="index name or folder")
     p.add_argument("--k", type=int, default=5)
     p.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default="hybrid")
+    p.add_argument("--fusion", choices=["zscore", "minmax", "rrf"], help="how hybrid merges the lists (default zscore)")
     p.add_argument("--dense-weight", dest="dense_weight", type=float)
     p.add_argument("--bm25-weight", dest="bm25_weight", type=float)
     p.add_argument("--fetch-k", dest="fetch_k", type=int)

@@ -248,6 +248,20 @@ class RagIndex:
         self.delete_ids(ids)
         return len(ids)
 
+    def retokenize(self, tokenize, analysis: str, batch: int = 1000) -> int:
+        """Rewrite every chunk's BM25 terms under another analysis (vectors untouched: nothing is
+        re-embedded), so an index built before an analysis change gets it on its next update."""
+        ids, texts, metas = self.all_chunks()
+        with _STATE_LOCK:
+            collection = self.collection()
+            for start in range(0, len(ids), batch):
+                part = slice(start, start + batch)
+                collection.update(ids=ids[part], metadatas=[{**m, "terms": " ".join(tokenize(t))}
+                                                            for t, m in zip(texts[part], metas[part])])
+        self.manifest["analysis"] = analysis
+        self.bump()
+        return len(ids)
+
     def summary(self) -> dict:
         sources = self.sources()
         return {"name": display_name(self.path), "path": str(self.path), "chunks": sum(s["chunks"] for s in sources),

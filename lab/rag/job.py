@@ -23,7 +23,7 @@ from .embeddings import describe, get_embeddings, resolve_embedder
 from .index import RagIndex, index_path
 from .loaders import load_documents
 from .spec import ChunkingSpec, EmbeddingSpec, RagIndexSpec
-from .tokenizers import get_tokenizer
+from .tokenizers import DEFAULT_ANALYSIS, get_tokenizer
 
 Emit = Callable[..., None]
 
@@ -88,6 +88,9 @@ def build_index(docs: str, index_name: str, chunking: ChunkingSpec, embedding: E
 
     index = RagIndex.open_or_create(index_name, describe(embedding), tokenizer, chunking.model_dump())
     with index.writing():
+        if index.analysis != DEFAULT_ANALYSIS:
+            n = index.retokenize(get_tokenizer(tokenizer, DEFAULT_ANALYSIS), DEFAULT_ANALYSIS)
+            emit("log", message=f"rewrote the BM25 terms of {n} chunks as {DEFAULT_ANALYSIS} (nothing re-embedded)")
         plan = plan_update(chunks, index.chunk_sources(), loaded_files - failed_files, set(loaded.files), prune)
         if plan.to_delete:
             index.delete_ids(plan.to_delete)
@@ -117,7 +120,7 @@ def _embed_and_add(index: RagIndex, chunks: list[Chunk], embedding: EmbeddingSpe
     if not chunks:
         emit("progress", step=0, total=0, eta_s=0)
         return 0
-    tokenize = get_tokenizer(tokenizer_name, index.analysis)  # an older index keeps the terms it was built with
+    tokenize = get_tokenizer(tokenizer_name, index.analysis)
     store = index.vectorstore(get_embeddings(embedding))
     # Similar lengths in one batch waste the least padding in the embedder.
     ordered = sorted(chunks, key=lambda c: len(c.text))

@@ -156,6 +156,29 @@ def test_analyses_hold_long_and_short_units_and_mark_pairs_apart_from_words():
         get_tokenizer("sudachi", "X")
 
 
+def test_an_index_built_before_the_analysis_change_keeps_its_terms_until_rewritten_in_place(workspace):
+    from lab.rag.index import RagIndex, write_manifest
+    from lab.rag.tokenizers import DEFAULT_ANALYSIS
+    index = RagIndex.open_or_create("old", {"model": "m"}, "sudachi", {})
+    del index.manifest["analysis"]  # as index.json was written before analyses existed
+    write_manifest(index.path, index.manifest)
+    index = RagIndex.open("old")
+    assert index.analysis is None
+    legacy = get_tokenizer("sudachi", index.analysis)
+    text = "金谷町の特産品は緑茶です。"
+    index.collection().add(ids=["a.md#0:x"], embeddings=[[1.0, 0.0]], documents=[text],
+                           metadatas=[{"source": "a.md", "chunk_id": "a.md#0:x", "terms": " ".join(legacy(text))}])
+    assert "^谷町" not in index.all_chunks()[2][0]["terms"]
+
+    assert index.retokenize(get_tokenizer("sudachi", DEFAULT_ANALYSIS), DEFAULT_ANALYSIS) == 1
+    again = RagIndex.open("old")
+    assert again.analysis == DEFAULT_ANALYSIS
+    ids, texts, metas = again.all_chunks()
+    assert texts == [text] and metas[0]["source"] == "a.md"
+    assert metas[0]["terms"].split() == get_tokenizer("sudachi", DEFAULT_ANALYSIS)(text)
+    assert again.collection().get(ids=ids, include=["embeddings"])["embeddings"][0].tolist() == [1.0, 0.0]
+
+
 def reference_bm25(corpus, query, k1=1.5, b=0.75):
     """Okapi BM25 with Lucene's idf, term by term, as the textbook writes it."""
     n, avgdl = len(corpus), sum(len(d) for d in corpus) / len(corpus)
