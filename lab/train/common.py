@@ -3,6 +3,7 @@ environment record, and saving the result."""
 from __future__ import annotations
 
 import platform
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import UserError
@@ -12,6 +13,14 @@ def build_config(config_cls, train, output_dir: Path, has_eval: bool, launch=Non
     """The TRL/transformers config from the spec's `train:` block (keys verbatim) plus what the lab
     fixes: where checkpoints go, CPU/GPU placement, mixed precision that fits the card (lab/models/
     device.py), no external loggers unless asked for."""
+    kwargs = config_kwargs(config_cls, train, output_dir, has_eval, launch, **fixed)
+    try:
+        return config_cls(**kwargs)
+    except (ValueError, TypeError) as e:
+        raise UserError(f"train: {str(e).splitlines()[0]}") from None
+
+
+def config_kwargs(config_cls, train, output_dir: Path, has_eval: bool, launch=None, **fixed) -> dict:
     import dataclasses
     import os
 
@@ -30,18 +39,21 @@ def build_config(config_cls, train, output_dir: Path, has_eval: bool, launch=Non
                                                      launch.mixed_precision if launch is not None else "no", cuda)
     if not has_eval:
         kwargs["eval_strategy"] = "no"
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if launch is not None and getattr(launch, "scale_accumulation", False) and world > 1:
-        # The preset's global batch (and so what its max_steps mean) stays the same on N ranks.
-        kwargs["gradient_accumulation_steps"] = max(1, round(kwargs.get("gradient_accumulation_steps", 1) / world))
+    kwargs["gradient_accumulation_steps"] = scaled_accumulation(
+        kwargs.get("gradient_accumulation_steps", 1), int(os.environ.get("WORLD_SIZE", "1")), launch)
     kwargs.update(output_dir=str(output_dir), disable_tqdm=True, dataloader_pin_memory=cuda,
                   use_cpu=not cuda, **fixed)
     if launch is not None and launch.distributed:
         kwargs.update(distributed_args(launch, output_dir.parents[1], cuda))
-    try:
-        return config_cls(**kwargs)
-    except (ValueError, TypeError) as e:
-        raise UserError(f"train: {str(e).splitlines()[0]}") from None
+    return kwargs
+
+
+def scaled_accumulation(steps: int, world: int, launch) -> int:
+    """With launch.scale_accumulation, the preset's accumulation divided by the ranks, so its global
+    batch (and what its max_steps mean) stays about the same on 1 or N GPUs."""
+    if launch is None or not getattr(launch, "scale_accumulation", False) or world <= 1:
+        return steps
+    return max(1, round(steps / world))
 
 
 def distributed_args(launch, run_dir: Path, cuda: bool) -> dict:
@@ -117,11 +129,29 @@ def merge_adapter(adapter_dir: Path, out_dir: Path, load_base=None) -> None:
     """The saved adapter merged into its base, written as a plain model."""
     from peft import AutoPeftModelForCausalLM, PeftModel
 
-    if load_base is None:
-        model = AutoPeftModelForCausalLM.from_pretrained(str(adapter_dir), use_safetensors=True)
-    else:
-        model = PeftModel.from_pretrained(load_base(), str(adapter_dir))
-    model.merge_and_unload().save_pretrained(out_dir, safe_serialization=True)
+    with outside_zero3():
+        if load_base is None:
+            model = AutoPeftModelForCausalLM.from_pretrained(str(adapter_dir), use_safetensors=True)
+        else:
+            model = PeftModel.from_pretrained(load_base(), str(adapter_dir))
+        model.merge_and_unload().save_pretrained(out_dir, safe_serialization=True)
+
+
+@contextmanager
+def outside_zero3():
+    """While a ZeRO-3 Trainer exists, from_pretrained starts deepspeed.zero.Init, a collective: one
+    process loading a model alone (the merge on the main process) would wait for the others forever."""
+    try:
+        from transformers.integrations import deepspeed as hf_deepspeed
+    except ImportError:
+        yield
+        return
+    saved = hf_deepspeed._hf_deepspeed_config_weak_ref
+    hf_deepspeed.unset_hf_deepspeed_config()
+    try:
+        yield
+    finally:
+        hf_deepspeed._hf_deepspeed_config_weak_ref = saved
 
 
 def fit(trainer, tokenizer, ctx, output_dir: Path, has_eval: bool, lora, load_base=None) -> dict:
