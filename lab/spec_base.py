@@ -203,7 +203,8 @@ class LaunchSpec(Strict):
     offload_optimizer: Literal["none", "cpu"] = "none"
     offload_param: Literal["none", "cpu"] = "none"
     fsdp: bool = Field(False, description="PyTorch FSDP: full shard, auto-wrap by transformer layer")
-    mixed_precision: Literal["no", "fp16", "bf16"] = "no"
+    mixed_precision: Literal["no", "fp16", "bf16"] = Field("no", description="no = what the card does natively (bf16 on Ampere and later, fp16 on older GPUs, fp32 on CPUs); train.bf16/fp16 win")
+    scale_accumulation: bool = Field(False, description="divide train.gradient_accumulation_steps by the number of ranks, so the global batch (and what max_steps means) stays the preset's")
     slurm: SlurmSpec = Field(default_factory=SlurmSpec)
 
     @field_validator("master_addr")
