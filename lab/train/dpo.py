@@ -59,14 +59,23 @@ def load_policy(name: str, spec):
 
 
 def run(spec, ctx) -> dict:
-    algorithm = _algorithm(spec)
     data_path, rows, fmt = _rows(spec)
-    ctx.emit("log", message=f"dataset {data_path.name}: {len(rows)} rows, format {fmt}; algorithm {algorithm}")
+    ctx.emit("log", message=f"dataset {data_path.name}: {len(rows)} rows, format {fmt}; algorithm {_algorithm(spec)}")
+    output_dir = ctx.artifacts / "checkpoints"
+    trainer, tokenizer = build_trainer(spec, rows, output_dir, ctx)
+    lora = spec.lora if spec.method == "lora" else None
+    return fit(trainer, tokenizer, ctx, output_dir, trainer.eval_dataset is not None, lora,
+               lambda: load_policy(spec.model.name, spec))
+
+
+def build_trainer(spec, rows: list[dict], output_dir, ctx=None):
+    """(trainer, tokenizer) exactly as a run trains (with the run's events when `ctx` is given): `lab
+    inspect` reads its dataset and collator, so what it shows is what trains."""
+    algorithm = _algorithm(spec)
     train_ds, eval_ds = split_rows(rows, spec.dataset.eval_split, spec.train.seed)
     tokenizer = load_tokenizer(spec.model.name, spec.model.trust_remote_code)
     model = load_policy(spec.model.name, spec)
     lora = spec.lora if spec.method == "lora" else None
-    output_dir = ctx.artifacts / "checkpoints"
     args = build_config(_load(PREFERENCE_CONFIGS[algorithm]), spec.train, output_dir, eval_ds is not None, spec.launch)
     extra = {}
     if algorithm in WITH_REFERENCE:
@@ -78,5 +87,5 @@ def run(spec, ctx) -> dict:
     trainer = _load(TRAINERS[algorithm])(
         model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds, processing_class=tokenizer,
         peft_config=lora_config(lora) if lora is not None else None,
-        callbacks=[EventsCallback(ctx, samples_per_step(args))], **extra)
-    return fit(trainer, tokenizer, ctx, output_dir, eval_ds is not None, lora, lambda: load_policy(spec.model.name, spec))
+        callbacks=[EventsCallback(ctx, samples_per_step(args))] if ctx is not None else None, **extra)
+    return trainer, tokenizer
