@@ -217,7 +217,7 @@ def _run_on_slurm(run: Run, p) -> tuple[int, str]:
     try:
         job_id = slurm_backend.submit(str(script))
     except slurm_backend.SlurmError as e:
-        raise UserError(f"sbatch: {e}") from None
+        raise UserError(str(e)) from None  # sbatch's own words ("sbatch: error: invalid partition specified: x")
     run.set_status(slurm_job=job_id, slurm_state="PENDING")
     run.events.emit("log", message=f"submitted Slurm job {job_id}")
 

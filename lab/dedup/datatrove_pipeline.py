@@ -192,7 +192,7 @@ def run_on_slurm(spec, unit: str, bands: int, rows: int, staged: Path, work: Pat
                                     f"--cpus-per-task={options['cpus_per_task']}",
                                     f"--mem-per-cpu={options['mem_per_cpu_gb']}G", "--qos=normal")
     if problem:
-        raise UserError(f"datatrove.slurm_partition/slurm_time: sbatch: {problem}")
+        raise UserError(f"datatrove.slurm_partition/slurm_time: {problem}")
     submitted: list[str] = []
     options["job_id_retriever"] = functools.partial(_record_job_id, submitted)
     executors = stages(spec, unit, bands, rows, str(staged.parent), str(work), "slurm", glob=staged.name,
