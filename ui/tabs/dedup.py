@@ -525,7 +525,7 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
                                          "ng_words")
                 with gr.Accordion(t("scale"), open=False) as acc:
                     bind(acc, "scale")
-                    w["executor"] = bind(gr.Radio(["lab", "datatrove"], value=values["executor"], label=t("executor"),
+                    w["executor"] = bind(gr.Radio(["lab", "datatrove", "datatrove-slurm"], value=values["executor"], label=t("executor"),
                                                   elem_id=f"{P}-executor"), "executor")
                     with gr.Row():
                         w["slurm_partition"] = bind(gr.Textbox(values["slurm_partition"], label=t("slurm_partition")), "slurm_partition")

@@ -64,10 +64,14 @@ def _fmt(x) -> str:
 
 
 def state_text(r: dict) -> str:
-    """'queued #3' while a run waits in the queue (lab/run_queue.py writes the position)."""
+    """'queued #3' while a run waits in the queue (lab/run_queue.py writes the position); a Slurm run
+    adds its job id and Slurm's own state, e.g. 'queued · Slurm 42 PENDING (Resources)'."""
     state = r.get("state", "")
     if state == "queued" and r.get("queue_position"):
         return f"queued #{r['queue_position']}" + (" (paused)" if r.get("queue_reason") == "paused" else "")
+    if r.get("slurm_job"):
+        why = f" ({r['queue_reason']})" if state == "queued" and r.get("queue_reason") else ""
+        return f"{state} · Slurm {r['slurm_job']} {r.get('slurm_state') or ''}{why}".rstrip()
     return state
 
 
