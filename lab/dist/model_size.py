@@ -175,6 +175,54 @@ def count_params(shape: ModelShape) -> ParamCount:
                       non_embedding=total - embed - head, largest_layer=largest)
 
 
+def lora_params(shape: ModelShape, r: int) -> int:
+    """Trainable parameters of LoRA rank r on every linear layer of every block (PEFT's
+    target_modules="all-linear": q, k, v, o and the MLP projections; not the embedding or the head).
+    Each adapted d_in→d_out matrix adds A (r×d_in) and B (d_out×r): r·(d_in + d_out)."""
+    r = _positive_int(r, "--lora-r")
+    h, q_dim, kv_dim = shape.hidden, shape.heads * shape.head_dim, shape.kv_heads * shape.head_dim
+    attention = (h + q_dim) + 2 * (h + kv_dim) + (q_dim + h)
+    mlp = (3 if shape.gated_mlp else 2) * (h + shape.intermediate)
+    return shape.layers * r * (attention + mlp)
+
+
+HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def hub_config(repo_id: str) -> Path:
+    """config.json of a Hub model: from the local Hugging Face cache, else the Hub. Offline or unknown
+    is one line, at once (a model folder, run:<ID> or --params work without a network)."""
+    try:
+        from huggingface_hub import constants, hf_hub_download, try_to_load_from_cache
+    except ImportError:
+        raise UserError(f"--model: '{repo_id}' looks like a Hub id but huggingface_hub is not installed") from None
+    cached = try_to_load_from_cache(repo_id, "config.json")
+    if isinstance(cached, str):
+        return Path(cached)
+    where = "give a model folder, run:<ID>, or --params and --largest-layer-params"
+    if constants.HF_HUB_OFFLINE or not _reachable(constants.ENDPOINT):
+        raise UserError(f"--model: '{repo_id}' is not in the local Hugging Face cache and the Hub is not reachable "
+                        f"(offline); {where}")
+    try:
+        return Path(hf_hub_download(repo_id, "config.json", etag_timeout=5))
+    except Exception as e:  # noqa: BLE001 - gated, missing, a network error: all the same answer for a planner
+        raise UserError(f"--model: the config of Hub model '{repo_id}' is not reachable ({type(e).__name__}); "
+                        f"{where}") from None
+
+
+def _reachable(url: str, timeout: float = 3.0) -> bool:
+    """One quick TCP connection, so an offline machine answers at once instead of after the Hub
+    client's retries (about 30 s)."""
+    import socket
+    from urllib.parse import urlparse
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname or "", parsed.port or 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
 def load_shape(ref: str | Mapping[str, Any]) -> ModelShape:
     """A built-in name, `tiny`, `run:<ID>`, a model folder, a config.json path, or an inline JSON object."""
     if isinstance(ref, Mapping):
@@ -197,6 +245,8 @@ def load_shape(ref: str | Mapping[str, Any]) -> ModelShape:
         from ..models.load import resolve_model  # tiny, run:<ID>; light (no torch)
         resolved = resolve_model(text)
         path = Path(resolved)
+        if not path.exists() and HUB_ID.match(resolved):
+            path = hub_config(resolved)
         if not path.exists():
             raise UserError(f"--model: '{text}' is not a folder, a config.json, an inline JSON object or one of "
                             f"{', '.join(KNOWN_ARCHITECTURES)} (nothing is fetched from a model hub here)")

@@ -43,8 +43,14 @@ def cmd_memory(args) -> int:
             activations = activation_estimate(seq, args.micro_batch, shape.hidden, shape.layers, shape.heads,
                                               tensor_parallel=args.tp, sequence_parallel=args.sequence_parallel,
                                               fused_attention=args.fused_attention, vocab=shape.vocab)
+    trainable = None
+    if args.lora_r:
+        if shape is None:
+            raise UserError("lab plan memory: --lora-r counts adapter parameters from a model's shape: give --model")
+        from .model_size import lora_params
+        trainable = lora_params(shape, args.lora_r)
     plan = plan_memory(params, largest, args.gpus_per_node, args.nodes, args.buffer_factor,
-                       zero_init=not args.no_zero_init, activations=activations)
+                       zero_init=not args.no_zero_init, activations=activations, trainable_params=trainable)
     print(json.dumps(plan.to_dict(), ensure_ascii=False) if args.json else format_table(plan))
     return 0
 
@@ -119,7 +125,8 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("plan", help="plan memory (ZeRO), 3D parallelism (Megatron-LM) and compute",
                               description="Planners for distributed training: arithmetic only, nothing runs.")
     sub = p.add_subparsers(dest="planner", required=True)
-    model_help = ("llama-2-7b | llama-2-13b | llama-2-70b | llama-3-8b | tiny | run:<ID> | a model folder | "
+    model_help = ("llama-2-7b | llama-2-13b | llama-2-70b | llama-3-8b | tiny | run:<ID> | a model folder | a Hub id "
+                  "(its config.json, from the cache or the Hub) | "
                   "a config.json | inline JSON {\"layers\":…, \"hidden\":…, \"heads\":…, \"vocab\":…}")
 
     m = sub.add_parser("memory", help="GPU and CPU bytes per ZeRO stage and offload choice (+ activations)")
@@ -136,6 +143,8 @@ def register(subparsers) -> None:
     m.add_argument("--sequence-parallel", action="store_true", help="activations: Megatron sequence parallelism")
     m.add_argument("--fused-attention", action="store_true",
                    help="activations: FlashAttention/SDPA (no s×s scores stored)")
+    m.add_argument("--lora-r", type=int, help="LoRA rank on all linear layers: only the adapters train "
+                                             "(default: full fine-tuning)")
     m.add_argument("--json", action="store_true")
     m.set_defaults(func=cmd_memory)
 

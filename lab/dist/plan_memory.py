@@ -86,10 +86,12 @@ class MemoryPlan:
     zero_paper: list[dict]
     activations: ActivationEstimate | None = None
     notes: list[str] = field(default_factory=list)
+    trainable_params: int | None = None  # LoRA; None = full fine-tuning
 
     def to_dict(self) -> dict:
         return {
             "params": self.params, "largest_layer_params": self.largest_layer_params,
+            "trainable_params": self.trainable_params,
             "gpus_per_node": self.gpus_per_node, "nodes": self.nodes,
             "additional_buffer_factor": self.additional_buffer_factor, "zero_init": self.zero_init,
             "stages": [s.to_dict() for s in self.stages],
@@ -197,6 +199,44 @@ def model_state_estimates(params: int, largest_layer_params: int, gpus_per_node:
     return rows
 
 
+FROZEN_BYTES_PER_PARAM = 2       # a LoRA base in bf16/fp16: weights only, no grads, no optimizer states
+TRAINABLE_BYTES_PER_PARAM = 16   # adapter weights in fp32 (PEFT keeps them so under autocast) + fp32 grads + Adam's 2 moments
+
+
+def lora_state_estimates(params: int, trainable_params: int, largest_layer_params: int, gpus_per_node: int = 1,
+                         nodes: int = 1, additional_buffer_factor: float = DEFAULT_BUFFER_FACTOR) -> list[StageEstimate]:
+    """The same rows for LoRA: only the T trainable parameters carry gradients and optimizer states;
+    the P − T frozen ones are 16-bit weights. ZeRO-1/2 partition the trainable states, ZeRO-3 all
+    weights too (and gathers the largest layer); offload moves the trainable states (and, at stage 3,
+    the weights) to the CPU. The lab's own accounting in DeepSpeed's terms — DeepSpeed has no LoRA
+    estimator."""
+    n = _check_int(params, "--params")
+    t = _check_int(trainable_params, "trainable parameters")
+    largest = _check_int(largest_layer_params, "--largest-layer-params")
+    per_node = _check_int(gpus_per_node, "--gpus-per-node")
+    nodes = _check_int(nodes, "--nodes")
+    if t > n:
+        raise UserError(f"trainable parameters: {t} is more than the whole model ({n})")
+    dp = per_node * nodes
+    frozen = FROZEN_BYTES_PER_PARAM * (n - t)
+    states = TRAINABLE_BYTES_PER_PARAM * t
+    weights_fp32, grads, optim = 4 * t, 4 * t, 8 * t
+    buffer = additional_buffer_factor
+    load_cpu = int(FROZEN_BYTES_PER_PARAM * n * per_node * buffer)  # each process loads the 16-bit base once
+    offloaded = int(states * buffer)  # the trainable states in host memory, once per node's share
+    gathered = 2 * largest  # the 16-bit largest layer, gathered for its forward/backward
+    return [
+        StageEstimate(0, False, False, frozen + states, load_cpu),
+        StageEstimate(1, False, False, frozen + weights_fp32 + grads + int(optim / dp), load_cpu),
+        StageEstimate(1, True, False, frozen + weights_fp32 + grads, load_cpu + offloaded),
+        StageEstimate(2, False, False, frozen + weights_fp32 + int((grads + optim) / dp), load_cpu),
+        StageEstimate(2, True, False, frozen + weights_fp32, load_cpu + offloaded),
+        StageEstimate(3, False, False, gathered + int((frozen + states) / dp), int(2 * largest * per_node * buffer)),
+        StageEstimate(3, True, False, gathered + int((frozen + weights_fp32) / dp), int(2 * largest * per_node * buffer) + offloaded),
+        StageEstimate(3, True, True, gathered, int((frozen + states) * buffer / nodes)),
+    ]
+
+
 def activation_estimate(seq_length: int, micro_batch: int, hidden: int, layers: int, heads: int,
                         tensor_parallel: int = 1, sequence_parallel: bool = False, fused_attention: bool = False,
                         vocab: int | None = None) -> ActivationEstimate:
@@ -227,7 +267,21 @@ def activation_estimate(seq_length: int, micro_batch: int, hidden: int, layers: 
 
 def plan_memory(params: int, largest_layer_params: int, gpus_per_node: int = 1, nodes: int = 1,
                 additional_buffer_factor: float = DEFAULT_BUFFER_FACTOR, zero_init: bool = True,
-                activations: ActivationEstimate | None = None) -> MemoryPlan:
+                activations: ActivationEstimate | None = None, trainable_params: int | None = None) -> MemoryPlan:
+    """`trainable_params`: LoRA (or any partly frozen model) — only those carry grads and optimizer
+    states; None = full fine-tuning."""
+    if trainable_params is not None:
+        rows = lora_state_estimates(params, trainable_params, largest_layer_params, gpus_per_node, nodes,
+                                    additional_buffer_factor)
+        notes = [f"LoRA: {int(trainable_params):,} trainable parameters carry fp32 weights, grads and Adam states "
+                 f"({TRAINABLE_BYTES_PER_PARAM} bytes each); the frozen base is 16-bit ({FROZEN_BYTES_PER_PARAM} bytes each)",
+                 "the lab's accounting in DeepSpeed's terms (DeepSpeed has no LoRA estimator); an estimate",
+                 f"cpu_bytes is host memory per node, with DeepSpeed's buffer factor {additional_buffer_factor}"]
+        return MemoryPlan(params=int(params), largest_layer_params=int(largest_layer_params),
+                          gpus_per_node=int(gpus_per_node), nodes=int(nodes),
+                          additional_buffer_factor=additional_buffer_factor, zero_init=zero_init,
+                          stages=rows, zero_paper=[], activations=activations, notes=notes,
+                          trainable_params=int(trainable_params))
     rows = model_state_estimates(params, largest_layer_params, gpus_per_node, nodes, additional_buffer_factor,
                                  zero_init)
     dp = int(gpus_per_node) * int(nodes)
@@ -257,15 +311,17 @@ def format_table(plan: MemoryPlan) -> str:
     def gib(x: float) -> str:
         value = x / GIB
         return f"{value:.2f}" if value >= 10 else f"{value:.3g}"
-    lines = [f"Model states for {human_count(plan.params)} params (largest layer {human_count(plan.largest_layer_params)}) "
+    lora = f", LoRA: {human_count(plan.trainable_params)} trainable" if plan.trainable_params is not None else ""
+    lines = [f"Model states for {human_count(plan.params)} params (largest layer {human_count(plan.largest_layer_params)}{lora}) "
              f"on {plan.nodes} node(s) × {plan.gpus_per_node} GPU(s), buffer factor {plan.additional_buffer_factor}",
              f"{'ZeRO':>4}  {'offload_optimizer':>17}  {'offload_param':>13}  {'GPU/device GiB':>14}  {'CPU/node GiB':>12}"]
     for row in plan.stages:
         lines.append(f"{row.stage:>4}  {('cpu' if row.offload_optimizer else '-'):>17}  "
                      f"{('cpu' if row.offload_param else '-'):>13}  {gib(row.gpu_bytes_per_device):>14}  "
                      f"{gib(row.cpu_bytes):>12}")
-    lines.append("ZeRO paper (16 bytes/param, no buffers): " + ", ".join(
-        f"stage {p['stage']} {gib(p['gpu_bytes_per_device'])}" for p in plan.zero_paper) + " GiB per GPU")
+    if plan.zero_paper:
+        lines.append("ZeRO paper (16 bytes/param, no buffers): " + ", ".join(
+            f"stage {p['stage']} {gib(p['gpu_bytes_per_device'])}" for p in plan.zero_paper) + " GiB per GPU")
     act = plan.activations
     if act:
         lines.append(f"Activations per GPU, ESTIMATE ({act.formula}; s={act.seq_length}, b={act.micro_batch}, "

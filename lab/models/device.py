@@ -180,10 +180,10 @@ def nvidia_smi_gpus() -> list[GPUInfo]:
     return out
 
 
-def visible_gpus() -> list[tuple[str, GPUInfo | None]]:
+def visible_gpus(gpus: list[GPUInfo] | None = None) -> list[tuple[str, GPUInfo | None]]:
     """(id for CUDA_VISIBLE_DEVICES, what nvidia-smi says about it) for each GPU this process may use:
     an existing CUDA_VISIBLE_DEVICES (indices or UUIDs) narrows the machine's list, '' or -1 hides all."""
-    gpus = nvidia_smi_gpus()
+    gpus = nvidia_smi_gpus() if gpus is None else gpus
     visible = os.environ.get("CUDA_VISIBLE_DEVICES")
     if visible is None:
         return [(str(g.index), g) for g in gpus]

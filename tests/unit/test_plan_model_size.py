@@ -74,7 +74,7 @@ def test_multimodal_config_reads_the_text_config():
     ('{"hidden_size": 64}', "num_hidden_layers"),
     ('{"layers": 2, "hidden": -4, "heads": 1, "vocab": 10}', "hidden"),
     ('{"layers": 2,', "line 1"),
-    ("some-org/some-hub-model", "nothing is fetched"),
+    ("some-org/some-hub-model", "not reachable"),  # no network here: a Hub id is one line, at once
 ])
 def test_bad_model_refs_are_user_errors(ref, needle):
     with pytest.raises(UserError, match=needle):

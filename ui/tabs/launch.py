@@ -101,9 +101,11 @@ def hardware_markdown(lang: str) -> str:
     lines = [f"**CPU**: {hw['cpu_cores']} {'コア' if ja else 'cores'} · {hw['memory_gb']} GB "
              f"({hw['memory_available_gb']} GB {'空き' if ja else 'free'})"]
     if hw["gpus"]:
+        # bf16 ✓ only where the card computes it natively (sm80+); elsewhere the lab trains in fp16.
         lines += ["", "| GPU | name | memory | free | util | bf16 |", "|---|---|---|---|---|---|"]
         lines += [f"| {g['index']} | {g['name']} | {g['memory_gb']} GB | {g['free_gb']} GB | "
-                  f"{'' if g['utilization'] is None else str(g['utilization']) + '%'} | {'✓' if g['bf16'] else '–'} |"
+                  f"{'' if g['utilization'] is None else str(g['utilization']) + '%'} | "
+                  f"{'?' if g['bf16'] is None else '✓' if g['bf16'] else '–'} |"
                   for g in hw["gpus"]]
     else:
         lines.append("")
@@ -140,7 +142,8 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
                     choices={"launch.zero_stage": ["none", 0, 1, 2, 3], "dataset.format": DATA_FORMATS})
     first = "sft-tiny"
     first_data, _ = read_yaml(find_preset(first))
-    form_data = {**first_data, "launch": {"launcher": "torchrun", "nproc_per_node": 2}}
+    # One process per visible GPU; on a CPU box two gloo ranks show distributed training.
+    form_data = {**first_data, "launch": {"launcher": "torchrun", "nproc_per_node": hardware.default_nproc()}}
 
     with gr.Tab(t("launch.tab"), id="launch", elem_id="tab-launch") as tab:
         i18n.bind(tab, "launch.tab")
