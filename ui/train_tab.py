@@ -25,6 +25,7 @@ from lab.threads import start_thread
 
 from .form import SpecForm
 from .i18n import I18n
+from .inspect_panel import build_inspect_panel
 from .live import timer_after_idle_poll, training_figure
 from .runview import RunView
 from .uploads import keep_upload
@@ -140,6 +141,8 @@ def status_html(prefix: str, view: RunView | None, no_run: str) -> str:
                 f" · {env.get('trainable_params', 0):,}/{env.get('params', 0):,} params") if env else ""
     parent = view.status.get("parent")
     parent_line = f" · parent {parent}" if parent else ""
+    if view.status.get("slurm_job"):  # a Slurm run: which job, and where Slurm has it
+        parent_line += f" · Slurm {view.status['slurm_job']} {view.status.get('slurm_state') or ''}".rstrip()
     error = f"<div class='lab-error'>⚠ {html.escape(view.status.get('error') or '')}</div>" if state == "failed" else ""
     return (f"<div id='{prefix}-status' data-state='{state}' data-step='{step}'>"
             f"<b>{html.escape(view.run_id)}</b> · <span class='lab-state lab-{state}'>{state}</span>"
@@ -214,6 +217,7 @@ def build_train_tab(cfg: TrainTab, store: RunStore, i18n: I18n, lang_state: gr.S
                         i18n.bind(form.widget(key, _label(i18n, p, key, lang), form_data), _label_key(i18n, p, key))
                 if cfg.extra:
                     cfg.extra(form, i18n, lang, lang_state, store)
+                inspect_area = gr.Column()  # filled below, once the form's widgets are known
             with gr.Column(scale=2):
                 command = i18n.bind(gr.Code(value=equivalent_command(str(default_path), default_data, default_data),
                                             language="shell", label=t("command"), interactive=False,
@@ -309,6 +313,8 @@ def build_train_tab(cfg: TrainTab, store: RunStore, i18n: I18n, lang_state: gr.S
         return keep_upload(file)
 
     upload.upload(take_upload, [upload], [form.widgets["dataset.path"]])
+    with inspect_area:
+        build_inspect_panel(p, i18n, lang, [base_state, *widgets], lambda base, *values: form_dict(base, values), lang_state)
 
     # ---- start / stop / watch ---------------------------------------------------------------
     def run_ids():

@@ -25,6 +25,8 @@ SFT_KINDS = ("sft", "pretrain")
 def inspect_spec(spec, n: int = 3) -> dict:
     if spec.kind not in SFT_KINDS + PREFERENCE_KINDS:
         raise UserError(f"lab inspect: a {spec.kind} job has no training data to inspect (sft, pretrain or dpo)")
+    if spec.kind == "dpo" and getattr(spec, "algorithm", "dpo") != "dpo":
+        raise UserError(f"lab inspect: shows DPOTrainer's data; algorithm {spec.algorithm} prepares its own (not covered yet)")
     n = max(1, int(n))
     with tempfile.TemporaryDirectory(prefix="lab-inspect-") as tmp:
         if spec.kind in PREFERENCE_KINDS:
