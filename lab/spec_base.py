@@ -217,6 +217,12 @@ class LaunchSpec(Strict):
     def _host_port(cls, value):
         return shell_safe.check(value, "host_port")
 
+    @field_validator("gpus", mode="before")
+    @classmethod
+    def _one_gpu_id_is_a_number_in_yaml(cls, value):
+        # `--set launch.gpus=3` (or `gpus: 3` in YAML) reads as the integer 3: it names GPU 3.
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
     @field_validator("gpus")
     @classmethod
     def _gpu_ids(cls, value):
