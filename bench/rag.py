@@ -29,7 +29,10 @@ Chroma dense baseline with the same embedder.
    processes hits both sides alike; p50/p95 and the hybrid/baseline ratio. The lab index is persisted
    in bench/out/ and reused; the baseline collection gets the lab's vectors (no second embedding; its
    query path, embed + HNSW search, is what is timed).
-3. `--indexing`: indexing speed, lab `build_index` vs `Chroma.from_texts`, in alternating rounds on a
+3. `--rerank-trial`: the default fusion's 20 candidates re-scored with the bundled e5 at sentence
+   level (each chunk's best sentence against the question, z-scored, added with weight 0.5 like a
+   third list), to see whether an embedded re-ranker earns its cost.
+4. `--indexing`: indexing speed, lab `build_index` vs `Chroma.from_texts`, in alternating rounds on a
    fresh temporary workspace (slow: both sides embed N chunks).
 
 The last stdout line is the JSON of every figure."""
@@ -60,6 +63,7 @@ FUSIONS = [("rrf .7/.3 (before, B terms)", "B", "rrf", 0.7, 0.3),
            ("zscore .7/.3", None, "zscore", 0.7, 0.3),
            ("zscore .3/.7", None, "zscore", 0.3, 0.7)]
 DEFAULT_FUSION = "zscore .5/.5"
+RERANK = "zscore .5/.5 + e5 sentences"
 
 
 def corpus_sentences() -> list[str]:
@@ -119,22 +123,28 @@ def load_sets() -> dict[str, tuple[Path, list[dict]]]:
 
 
 def open_index(name: str, docs: Path, embedder: str):
-    """The lab's index of a set, built (or brought up to date) with today's default analysis."""
+    """The lab's index of a set, built or brought up to date (an older analysis is rewritten in place)."""
     from lab.rag.index import RagIndex, index_path
     from lab.rag.job import build_index
     from lab.rag.spec import ChunkingSpec, EmbeddingSpec
-    from lab.rag.tokenizers import DEFAULT_ANALYSIS
     path = index_path(name)
-    if path.exists():
-        old = RagIndex.open(name)
-        if old.analysis != DEFAULT_ANALYSIS or old.manifest.get("embedding", {}).get("model") != embedder:
-            shutil.rmtree(path)
+    if path.exists() and RagIndex.open(name).manifest.get("embedding", {}).get("model") != embedder:
+        shutil.rmtree(path)
     build_index(str(docs), name, ChunkingSpec(), EmbeddingSpec(model=embedder), prune=True)
     return RagIndex.open(name)
 
 
-def evaluate_set(name: str, docs: Path, rows: list[dict], embedder: str, check_every: int = 7) -> dict:
-    """Ranks of the gold source for every question under every retriever, analysis and fusion."""
+def sentences_of(text: str) -> list[str]:
+    return [s.strip() for s in re.split(r"(?<=[。！？!?])|\n+", text) if len(s.strip()) >= 4] or [text]
+
+
+def evaluate_set(name: str, docs: Path, rows: list[dict], embedder: str, check_every: int = 7,
+                 rerank_trial: bool = False) -> dict:
+    """Ranks of the gold source for every question under every retriever, analysis and fusion.
+
+    `rerank_trial`: also re-score the default fusion's candidates with the bundled e5 at sentence
+    level (each chunk's best-matching sentence against the question), as a third z-scored list of
+    equal weight; decided before measuring, reported as "+ e5 sentences"."""
     from lab.rag.bm25 import SparseBM25
     from lab.rag.evaluate import gold_rank
     from lab.rag.retrieve import build_retriever, retrieve
@@ -155,6 +165,17 @@ def evaluate_set(name: str, docs: Path, rows: list[dict], embedder: str, check_e
         return gold_rank(sources[:5], gold)
 
     ranks: dict[str, list] = {"dense": []} | {f"bm25 {a}": [] for a in ANALYSES} | {label: [] for label in fusers}
+    if rerank_trial:
+        import numpy as np
+
+        from lab.rag.fusion import _scaled
+        embeddings = hybrid.store.embeddings
+        pieces = {d.metadata["chunk_id"]: sentences_of(d.page_content) for d in hybrid.docs}
+        flat = sorted({s for ss in pieces.values() for s in ss})
+        t = time.perf_counter()
+        vectors = dict(zip(flat, np.asarray(embeddings.embed_documents(flat))))
+        sentence_s = time.perf_counter() - t
+        ranks[RERANK] = []
     mismatches = checked = 0
     t0 = time.perf_counter()
     for i, (row, gold) in enumerate(zip(rows, golds)):
@@ -173,16 +194,26 @@ def evaluate_set(name: str, docs: Path, rows: list[dict], embedder: str, check_e
             ranks[label].append(rank(sources, gold))
             if label == DEFAULT_FUSION:
                 default_sources = sources[:5]
+                if rerank_trial:
+                    qv = np.asarray(embeddings.embed_query(q))
+                    best = [(d.metadata["chunk_id"], max(float(vectors[x] @ qv) for x in pieces[d.metadata["chunk_id"]]))
+                            for d in merged]
+                    z, _ = _scaled(sorted(best, key=lambda kv: -kv[1]), "zscore")
+                    again = sorted(merged, key=lambda d: -(d.metadata["score"] + 0.5 * z[d.metadata["chunk_id"]]))
+                    ranks[RERANK].append(rank([source_of[d.metadata["chunk_id"]] for d in again], gold))
         if i % check_every == 0:  # the same answer through the public path
             checked += 1
             mismatches += [h.source for h in retrieve(index, q, RetrievalSpec(k=5))] != default_sources
     kinds = sorted({r.get("kind", "") for r in rows})
+    keys = ("dense", f"bm25 {DEFAULT_ANALYSIS}", DEFAULT_FUSION) + ((RERANK,) if rerank_trial else ())
     out = {"documents": len({source_of[c] for c in source_of}), "chunks": len(texts), "questions": len(rows),
            "seconds": round(time.perf_counter() - t0, 1), "retrieve_checked": checked, "retrieve_mismatches": mismatches,
            "all": {key: measures(r) for key, r in ranks.items()},
            "kinds": {k: {key: measures([x for x, row in zip(r, rows) if row.get("kind", "") == k])
-                         for key, r in ranks.items() if key in ("dense", f"bm25 {DEFAULT_ANALYSIS}", DEFAULT_FUSION)}
+                         for key, r in ranks.items() if key in keys}
                      for k in kinds}}
+    if rerank_trial:
+        out["sentence_vectors"] = {"sentences": len(flat), "seconds": round(sentence_s, 1)}
     return out
 
 
@@ -203,12 +234,12 @@ def choose_analysis(per_set: dict, names: list[str]) -> str:
     return max(ANALYSES, key=lambda a: statistics.mean(per_set[s]["all"][f"bm25 {a}"]["mrr"] for s in names))
 
 
-def quality(embedder: str) -> dict:
+def quality(embedder: str, rerank_trial: bool = False) -> dict:
     from lab.rag.tokenizers import ANALYSES, DEFAULT_ANALYSIS
     per_set = {}
     for name, (docs, rows) in load_sets().items():
         print(f"  set {name}: {len(rows)} questions…", file=sys.stderr)
-        per_set[name] = evaluate_set(name, docs, rows, embedder)
+        per_set[name] = evaluate_set(name, docs, rows, embedder, rerank_trial=rerank_trial)
     names = list(per_set)
     out: dict = {"sets": per_set, "default_analysis": DEFAULT_ANALYSIS, "default_fusion": DEFAULT_FUSION,
                  "chosen_analysis_all_sets": choose_analysis(per_set, names)}
@@ -237,7 +268,8 @@ def print_quality(q: dict) -> None:
               f"({s['seconds']} s; retrieve() agreed with the offline default on {s['retrieve_checked'] - s['retrieve_mismatches']}"
               f"/{s['retrieve_checked']} sampled questions)")
         print(f"  {'retriever':34} {'R@1':>5} {'R@5':>5} {'MRR':>6}")
-        rows = ["dense"] + [f"bm25 {a}" for a in ANALYSES] + [label for label, *_ in FUSIONS]
+        rows = ["dense"] + [f"bm25 {a}" for a in ANALYSES] + [label for label, *_ in FUSIONS] + \
+               ([RERANK] if RERANK in s["all"] else [])
         for key in rows:
             m = s["all"][key]
             mark = "  ← default" if key in (df, f"bm25 {da}") else ""
@@ -370,6 +402,7 @@ def main() -> None:
     p.add_argument("--chunks", type=int, default=10_000, help="index size for the latency run (reused from bench/out/)")
     p.add_argument("--queries", type=int, default=200)
     p.add_argument("--indexing", action="store_true", help="also time indexing, lab vs baseline (slow)")
+    p.add_argument("--rerank-trial", action="store_true", help="also re-score the fused candidates with e5 per sentence")
     p.add_argument("--rounds", type=int, default=4, help="indexing rounds, alternating baseline and lab")
     a = p.parse_args()
     os.environ["LAB_WORKSPACE"] = str(OUT / "rag_workspace")
@@ -379,7 +412,7 @@ def main() -> None:
     get_embeddings(EmbeddingSpec(model=embedder)).embed_query("ウォームアップ")  # model load not timed
     results: dict = {"embedder": embedder, "cpus": os.cpu_count(), "load_avg_start": os.getloadavg()[0]}
     if not a.latency_only:
-        results["quality"] = quality(embedder)
+        results["quality"] = quality(embedder, a.rerank_trial)
         print_quality(results["quality"])
     if not a.quality_only:
         print(f"\nlatency at {a.chunks} chunks (index built or reused under {OUT})…", file=sys.stderr)
