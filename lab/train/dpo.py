@@ -44,12 +44,13 @@ def precheck(spec) -> None:
     _rows(spec)
 
 
-def load_policy(name: str, spec):
+def load_policy(name: str, spec, frozen: bool = False):
     """The starting model as a plain causal LM (an SFT run's LoRA adapter is merged into its base).
-    Full tuning keeps fp32 master weights (the Trainer autocasts); a frozen LoRA base may be 16-bit."""
+    Full tuning keeps fp32 master weights (the Trainer autocasts); a frozen LoRA base or reference
+    model may be 16-bit on a GPU."""
     from transformers import AutoModelForCausalLM
     path = resolve_model(name)
-    purpose = "lora" if spec.method == "lora" else "full"
+    purpose = "lora" if spec.method == "lora" or frozen else "full"
     kwargs = dict(dtype=default_dtype(spec.model.dtype, purpose=purpose), trust_remote_code=spec.model.trust_remote_code,
                   use_safetensors=True)
     if is_adapter(path):
@@ -83,7 +84,7 @@ def build_trainer(spec, rows: list[dict], output_dir, ctx=None):
         # reference after the first pass. Otherwise an explicit copy (TRL would look the model up by
         # its config name, which for a merged SFT adapter is the wrong model).
         needs_copy = lora is None and not getattr(args, "precompute_ref_log_probs", False)
-        extra["ref_model"] = load_policy(spec.model.name, spec) if needs_copy else None
+        extra["ref_model"] = load_policy(spec.model.name, spec, frozen=True) if needs_copy else None
     trainer = _load(TRAINERS[algorithm])(
         model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds, processing_class=tokenizer,
         peft_config=lora_config(lora) if lora is not None else None,
