@@ -227,3 +227,53 @@ def test_largest_layer_of_the_tiny_model_matches_deepspeeds_model_to_params(deep
     from lab.dist.model_size import count_params, load_shape
     counted = count_params(load_shape(str(tiny_models_dir / "tiny")))
     assert [counted.total, counted.largest_layer] == deepspeed_numbers["tiny"]
+
+
+# ---- LoRA and Hub ids ---------------------------------------------------------------------------------
+LLM_JP_3_1_8B = {"model_type": "llama", "num_hidden_layers": 24, "hidden_size": 2048, "num_attention_heads": 16,
+                 "num_key_value_heads": 16, "intermediate_size": 7168, "vocab_size": 99584,
+                 "max_position_embeddings": 4096}
+
+
+def test_lora_counts_adapters_on_every_linear_layer_by_hand():
+    from lab.dist.model_size import ModelShape, lora_params
+    shape = ModelShape.from_mapping(LLM_JP_3_1_8B)
+    # per layer: q, k, v, o are 2048→2048 (r·4096 each) and gate, up, down 2048↔7168 (r·9216 each)
+    assert lora_params(shape, 32) == 24 * 32 * (4 * 4096 + 3 * 9216)
+
+
+def test_lora_needs_a_fraction_of_full_fine_tuning_memory():
+    from lab.dist.model_size import ModelShape, count_params, lora_params
+    from lab.dist.plan_memory import plan_memory
+    shape = ModelShape.from_mapping(LLM_JP_3_1_8B)
+    counted, trainable = count_params(shape), lora_params(shape, 32)
+    full = plan_memory(counted.total, counted.largest_layer)
+    lora = plan_memory(counted.total, counted.largest_layer, trainable_params=trainable)
+    full0, lora0 = full.stages[0].gpu_bytes_per_device, lora.stages[0].gpu_bytes_per_device
+    assert lora0 == 2 * (counted.total - trainable) + 16 * trainable  # 16-bit frozen base + fp32 adapter states
+    assert full0 / lora0 > 6  # the old planner's full-fine-tuning figure overstated a LoRA preset this much
+    eight = plan_memory(counted.total, counted.largest_layer, 8, trainable_params=trainable)
+    assert all(a.gpu_bytes_per_device <= b.gpu_bytes_per_device for a, b in zip(eight.stages, lora.stages))
+    assert "LoRA" in format_table(lora) and lora.to_dict()["trainable_params"] == trainable
+
+
+def test_cli_lora_rank_from_the_tiny_model(tiny_workspace):
+    proc = lab("plan", "memory", "--model", "tiny", "--lora-r", "8", "--json", workspace=tiny_workspace)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert 0 < data["trainable_params"] < data["params"]
+
+
+def test_a_hub_id_works_from_the_cache_and_is_one_line_offline(tmp_path, monkeypatch):
+    import huggingface_hub
+    from huggingface_hub import constants
+    from lab.dist.model_size import load_shape
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(LLM_JP_3_1_8B))
+    monkeypatch.setattr(huggingface_hub, "try_to_load_from_cache", lambda repo, name: str(config))
+    assert load_shape("llm-jp/llm-jp-3-1.8b").layers == 24
+    monkeypatch.setattr(huggingface_hub, "try_to_load_from_cache", lambda repo, name: None)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    with pytest.raises(UserError, match="not in the local Hugging Face cache and the Hub is not reachable") as e:
+        load_shape("llm-jp/llm-jp-3-1.8b")
+    assert "\n" not in str(e.value)
