@@ -81,7 +81,7 @@ def check_disk(adding: int = 0, doing: str = "start a run") -> None:
         return
     biggest = ", ".join(f"{name} ({_size(size)})" for name, size in parts[:3])
     raise UserError(f"disk quota: your workspace holds {_size(used)} of {_size(limit)}, so you cannot {doing}; "
-                    f"delete some of your biggest first: {biggest or 'nothing to delete'}")
+                    f"delete some of your biggest first (a run: Runs tab, Delete run): {biggest or 'nothing to delete'}")
 
 
 def queued_runs(root: Path | None = None) -> list[str]:
@@ -127,3 +127,17 @@ def check_submit(store=None) -> None:
 
 def check_upload(size: int) -> None:
     check_disk(size, "upload this file")
+
+
+def delete_run(store, run_id: str) -> None:
+    """Delete one finished run of the current user's (what a quota refusal asks for). The id is a
+    name checked by the store; the folder must be a real folder inside the store's runs folder."""
+    import shutil
+    run = store.get(run_id)
+    state = store.status(run_id).get("state")
+    if state in ("queued", "running"):
+        raise UserError(f"run {run_id} is still {state}: cancel it first")
+    root = Path(store.root).resolve()
+    if run.dir.is_symlink() or run.dir.resolve().parent != root:
+        raise UserError(f"run {run_id}: not a run folder of yours")
+    shutil.rmtree(run.dir)

@@ -317,6 +317,15 @@ def test_over_the_disk_quota_a_run_and_an_upload_are_refused_naming_the_biggest_
         dave.call("judge-upload", {"judge-upload": handle_file(str(upload))}, event="upload")
     assert not list((room["ws"] / "users" / "dave").glob("uploads/**/questions.jsonl"))
     assert [p.name for p in (room["ws"] / "users" / "dave" / "runs").iterdir()] == [big.name]
+    # what the refusal says to do: delete that run (through the page's API), then the run starts
+    with pytest.raises(Exception, match="no run"):
+        dave.call("runs-delete", {"runs-detail": "../alice"})  # a name, never a path to someone else's runs
+    dave.call("runs-delete", {"runs-detail": big.name})
+    assert not big.exists()
+    out = text_of(dave.call("judge-start", {**JUDGE_ONE_QUESTION, "judge-base-url": "good",
+                                            "judge-contestants": contestants(("a", "echo", "good"), ("b", "echo", "good"))}))
+    assert "⚠" not in out, out
+    finished(room["ws"], "dave", only_run(room["ws"], "dave"))
 
 
 def test_a_second_waiting_run_is_refused(room):

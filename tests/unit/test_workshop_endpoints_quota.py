@@ -112,7 +112,7 @@ def test_disk_quota_names_the_biggest_things_to_delete(env, monkeypatch):
     quota.check_disk()  # nobody confined: no quota
     with participant(env):
         assert [name for name, _ in quota.usage()] == ["run sft-big", "run dpo-small", "index notes"]
-        with pytest.raises(UserError, match=r"^disk quota: .* delete some of your biggest first: run sft-big \(2.0 MB\), "
+        with pytest.raises(UserError, match=r"^disk quota: .* delete some of your biggest first \(a run: Runs tab, Delete run\): run sft-big \(2.0 MB\), "
                                             r"run dpo-small \(1.0 MB\), index notes \(0.5 MB\)$"):
             quota.check_submit()
         with pytest.raises(UserError, match="cannot upload this file"):

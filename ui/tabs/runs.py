@@ -21,6 +21,7 @@ from lab.charts import family_figure
 from lab.errors import UserError
 from lab.events import metric_series, read_events
 from lab.lineage import family
+from lab.quota import delete_run
 from lab.report import TEXT as REPORT_TEXT
 from lab.report import role_names, write_report
 from lab.runs import RunStore
@@ -40,6 +41,7 @@ TEXT = {
     "runs_log_y": ("Log scale", "対数目盛"),
     "detail": ("Run details", "実行の詳細"),
     "cancel": ("Cancel run", "実行を取り消す"),
+    "delete": ("Delete run", "実行を削除"),
     "job": ("job.yaml", "job.yaml"),
     "status_json": ("status.json", "status.json"),
     "runs_log": ("worker.log (tail)", "worker.log（末尾）"),
@@ -130,6 +132,7 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
                                                   allow_custom_value=True), "detail")  # ids are checked by the store
                 report_btn = i18n.bind(gr.Button(t("report"), scale=0, elem_id="runs-report"), "report", "value")
                 cancel_btn = i18n.bind(gr.Button(t("cancel"), variant="stop", scale=0, elem_id="runs-cancel"), "cancel", "value")
+                delete_btn = i18n.bind(gr.Button(t("delete"), variant="stop", scale=0, elem_id="runs-delete"), "delete", "value")
             i18n.bind(gr.Markdown(t("family_title")), "family_title", "value")
             family_plot = gr.Plot(family_figure({}), elem_id="runs-family", show_label=False)
             with gr.Row():
@@ -227,6 +230,17 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
             start_thread(store.cancel, run_id)
 
     cancel_btn.click(cancel, [detail_dd], None, api_name="cancel_run")
+
+    def delete(run_id, selected):
+        if not run_id:
+            return gr.skip(), gr.skip(), gr.skip()
+        try:
+            delete_run(store, run_id)  # frees a workshop participant's disk quota (lab/quota.py)
+        except UserError as e:
+            raise gr.Error(str(e)) from None
+        return refresh_all([i for i in selected or [] if i != run_id], None)
+
+    delete_btn.click(delete, [detail_dd, compare], [table, compare, detail_dd], api_name="delete_run")
     return {"tab": tab, "on_load": (refresh_all, [compare, detail_dd], [table, compare, detail_dd]),
             "relabel_plot": (lambda run_id, selected, name, log_on, lang_: (show_family(run_id, lang_),
                                                                              draw(selected, name, log_on, lang_)),
