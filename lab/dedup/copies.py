@@ -218,8 +218,6 @@ def _expand(groups: Groups, which: np.ndarray) -> np.ndarray:
 def _stars(v: Verified, groups: Groups, rank, involved, removed, self_linked, linked_groups, method, policy):
     """Star clusters in `star_clusters`' order: connected components of the verified links by their
     first document, and inside one the kept documents by rank; each with every verified pair inside it."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
     n = len(rank)
     chain = _expand(groups, np.flatnonzero(linked_groups))
     group_of_chain = groups.of_doc[chain]
@@ -227,9 +225,7 @@ def _stars(v: Verified, groups: Groups, rank, involved, removed, self_linked, li
     firsts = groups.members[groups.ptr[:-1]]
     edges = [np.stack((chain[:-1][same], chain[1:][same]), axis=1), firsts[v.group_pairs] if len(v.group_pairs) else
              np.empty((0, 2), np.int64), v.doc_pairs]
-    e = np.concatenate(edges).astype(np.int64)
-    _, label = connected_components(coo_matrix((np.ones(len(e), np.int8), (e[:, 0], e[:, 1])), shape=(n, n)),
-                                    directed=False)
+    label = _components(n, np.concatenate(edges).astype(np.int64))
     low = np.full(n, n, dtype=np.int64)
     np.minimum.at(low, label[involved], involved)
 
@@ -259,6 +255,24 @@ def _stars(v: Verified, groups: Groups, rank, involved, removed, self_linked, li
         star = flat[ptr[i]:ptr[i + 1]].tolist()
         clusters.append(Cluster(k, star, pairs[i], method, reason, {d: removed[d] for d in star[1:]}))
     return clusters
+
+
+def _components(n: int, edges: np.ndarray) -> np.ndarray:
+    """A component label per node: hook each edge's larger root under the smaller, then jump
+    pointers to the roots, until no edge joins two roots."""
+    parent = np.arange(n, dtype=np.int64)
+    a, b = edges[:, 0], edges[:, 1]
+    while True:
+        ra, rb = parent[a], parent[b]
+        apart = ra != rb
+        if not apart.any():
+            return parent
+        np.minimum.at(parent, np.maximum(ra, rb)[apart], np.minimum(ra, rb)[apart])
+        while True:
+            up = parent[parent]
+            if np.array_equal(up, parent):
+                break
+            parent = up
 
 
 def _star_pairs(v: Verified, groups: Groups, flat: np.ndarray, ptr: np.ndarray, self_linked: np.ndarray) -> list:

@@ -74,27 +74,32 @@ def _words(cp: np.ndarray, doc_of_char: np.ndarray) -> tuple[np.ndarray, np.ndar
     return _mix(word_hash), doc_of_char[starts]
 
 
-def _char_windows(cp: np.ndarray, lengths: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+def _char_windows(cp: np.ndarray, lengths: np.ndarray, n: int, chunk: int = 1 << 15) -> tuple[np.ndarray, np.ndarray]:
     """Character n-gram hashes of a batch (the values `_windows` and `_short_docs` give, in the same
     order) without a per-character owner array: the windows that cross a document boundary are known
-    from the lengths, and the work is done in place, so a batch touches a few arrays instead of a dozen."""
+    from the lengths. The work goes through the batch in cache-sized chunks, in place."""
     count = cp.size - n + 1
     per_doc = np.where(lengths >= n, lengths - n + 1, np.where(lengths > 0, 1, 0))
     if count <= 0:
         h = np.empty(0, np.uint64)
     else:
-        h = cp[:count].astype(np.uint64)
-        for k in range(1, n):
-            np.multiply(h, _M1, out=h)
-            np.bitwise_xor(h, cp[k:k + count], out=h, casting="unsafe")
+        h = np.empty(count, dtype=np.uint64)
+        t = np.empty(min(chunk, count), dtype=np.uint64)
+        for start in range(0, count, chunk):
+            end = min(start + chunk, count)
+            part, tmp = h[start:end], t[:end - start]
+            part[:] = cp[start:end]
+            for k in range(1, n):
+                np.multiply(part, _M1, out=part)
+                np.bitwise_xor(part, cp[start + k:end + k], out=part, casting="unsafe")
+            np.add(part, np.uint64(n), out=part)
+            _mix_inplace(part, tmp)
         ends = np.cumsum(lengths)
         # a window starting in the last n−1 characters of a document reads into the next one
         crossing = (ends[:, None] - np.arange(n - 1, 0, -1)[None, :])[lengths > 0].ravel()
         crossing = crossing[(crossing >= 0) & (crossing < count)]
         if crossing.size:
             h = np.delete(h, np.unique(crossing))
-        np.add(h, np.uint64(n), out=h)
-        h = _mix_inplace(h)
     short = np.flatnonzero((lengths > 0) & (lengths < n))
     if short.size:  # rare: a document shorter than n is one shingle, all of it
         starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
@@ -111,9 +116,8 @@ def _char_windows(cp: np.ndarray, lengths: np.ndarray, n: int) -> tuple[np.ndarr
     return h, offsets
 
 
-def _mix_inplace(x: np.ndarray) -> np.ndarray:
-    """`_mix` without temporaries."""
-    t = np.empty_like(x)
+def _mix_inplace(x: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """`_mix` in place (t: scratch space of x's size)."""
     for shift, mult in ((30, _M2), (27, _M3)):
         np.right_shift(x, np.uint64(shift), out=t)
         np.bitwise_xor(x, t, out=x)
