@@ -7,6 +7,7 @@ import threading
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
+from ..models.utf8 import final_text, utf8_processor
 from ..threads import start_thread
 
 
@@ -80,7 +81,8 @@ def generate(model, tokenizer, messages: list[dict], max_new_tokens: int = 128, 
     kwargs = dict(input_ids=input_ids, attention_mask=torch.ones_like(input_ids), max_new_tokens=max_new,
                   do_sample=sample, temperature=temperature if sample else None, top_p=top_p if sample else None,
                   top_k=None, use_cache=True, pad_token_id=tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id,
-                  stopping_criteria=StoppingCriteriaList([_Halt()]))
+                  stopping_criteria=StoppingCriteriaList([_Halt()]),
+                  logits_processor=[utf8_processor(tokenizer, model)])  # never a byte sequence that fails to decode
     streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
     out: dict = {}
     errors: list[BaseException] = []
@@ -114,6 +116,7 @@ def generate(model, tokenizer, messages: list[dict], max_new_tokens: int = 128, 
     thread.join()
     if errors:
         raise errors[0]
+    text = final_text(text)  # a reply cut by max_new_tokens inside a character
     completion = int(out["ids"].shape[1] - input_ids.shape[1]) if "ids" in out else 0
     finish = "length" if completion >= max_new and not stopped_by_sequence else "stop"
     return Generated(text, len(ids), completion, finish, truncated)
@@ -139,7 +142,7 @@ def stream(model, tokenizer, messages: list[dict], **kwargs) -> Iterator[str | G
         finally:
             q.put(None)
 
-    start_thread(work)
+    thread = start_thread(work)
     try:
         while True:
             piece = q.get()
@@ -148,6 +151,7 @@ def stream(model, tokenizer, messages: list[dict], **kwargs) -> Iterator[str | G
             yield piece
     finally:
         result["closed"] = True
+        thread.join(timeout=60)  # a generate thread alive at interpreter exit aborts the process
     if "error" in result:
         raise result["error"]
     yield result["g"]
