@@ -392,7 +392,7 @@ _TOKEN = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]|[^\W_]+|[^\w\s]"
 
 def approx_tokens(text: str) -> int:
     """A tokenizer-free size: one per kana/kanji, one per run of letters or digits, one per symbol."""
-    return len(_TOKEN.findall(text))
+    return _TOKEN.subn("", text)[1]
 
 
 def _second_pass(spec: DedupSpec, ctx, corpus, state: State, out: Path) -> dict:
@@ -401,6 +401,7 @@ def _second_pass(spec: DedupSpec, ctx, corpus, state: State, out: Path) -> dict:
     preview_members = {d for c in preview_ids for d in state.clusters[c].members}
     texts: dict[int, str] = {}
     sizes = {"chars_in": 0, "chars_removed": 0, "approx_tokens_removed": 0}
+    tokens_of: dict[tuple[int, int], int] = {}  # copies are counted once (keyed by the text's hash and length)
     kept_path, removed_path = out / "kept.jsonl", out / "removed.jsonl"
     text_copy = None if spec.text_field == "text" else open(out / "kept_text.jsonl", "w", encoding="utf-8")
     with open(kept_path, "w", encoding="utf-8") as kept, open(removed_path, "w", encoding="utf-8") as removed:
@@ -415,7 +416,11 @@ def _second_pass(spec: DedupSpec, ctx, corpus, state: State, out: Path) -> dict:
                     text_copy.write(json.dumps({"id": doc.id, "text": doc.text}, ensure_ascii=False) + "\n")
                 continue
             sizes["chars_removed"] += len(doc.text)
-            sizes["approx_tokens_removed"] += approx_tokens(doc.text)
+            key = (hash(doc.text), len(doc.text))
+            tokens = tokens_of.get(key)
+            if tokens is None:
+                tokens = tokens_of[key] = approx_tokens(doc.text)
+            sizes["approx_tokens_removed"] += tokens
             line = {"id": doc.id, **record, "text": doc.text}
             if "duplicate_of" in line:
                 line["duplicate_of"] = state.ids[line["duplicate_of"]]
