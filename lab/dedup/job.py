@@ -395,13 +395,71 @@ def approx_tokens(text: str) -> int:
     return _TOKEN.subn("", text)[1]
 
 
+_BMP_CLASSES: np.ndarray | None = None
+
+
+def _char_classes(cp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(letter or digit, space or "_") of each code point: a table for the first 65,536, str methods beyond."""
+    global _BMP_CLASSES
+    if _BMP_CLASSES is None:
+        _BMP_CLASSES = np.array([1 * chr(c).isalnum() + 2 * (chr(c).isspace() or c == 0x5F) for c in range(0x10000)],
+                                dtype=np.uint8)
+    classes = _BMP_CLASSES[np.minimum(cp, 0xFFFF)]
+    beyond = np.flatnonzero(cp > 0xFFFF)
+    if beyond.size:
+        chars, inverse = np.unique(cp[beyond], return_inverse=True)
+        classes[beyond] = np.array([1 * chr(c).isalnum() + 2 * chr(c).isspace() for c in chars.tolist()], dtype=np.uint8)[inverse]
+    return (classes & 1).astype(bool), (classes & 2).astype(bool)
+
+
+def approx_token_counts(texts: list[str]) -> np.ndarray:
+    """`approx_tokens` of each text, for a batch at once (the regex costs ~100 µs per page).
+
+    The regex, read left to right: a kana/kanji is a token of its own unless a run of letters or
+    digits that began with something else is under way (the run swallows it); a letter or digit
+    starts such a run unless it is a kana/kanji; anything else but spaces and "_" is a token."""
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    cp = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    if not cp.size:
+        return np.zeros(len(texts), dtype=np.int64)
+    alnum, space_or_underscore = _char_classes(cp)
+    kanji = ((cp >= 0x3040) & (cp <= 0x30FF)) | ((cp >= 0x3400) & (cp <= 0x9FFF)) | ((cp >= 0xF900) & (cp <= 0xFAFF))
+    index = np.arange(cp.size, dtype=np.int32 if cp.size < 2**31 else np.int64)
+    doc_start = np.zeros(cp.size, dtype=bool)
+    doc_start[np.cumsum(lengths)[:-1][lengths[1:] > 0]] = True
+    doc_start[0] = True
+    prev_alnum = np.empty_like(alnum)
+    prev_alnum[0], prev_alnum[1:] = False, alnum[:-1]
+    prev_alnum &= ~doc_start
+    run_start = np.maximum.accumulate(np.where(alnum & ~prev_alnum, index, -1))
+    last_plain = np.maximum.accumulate(np.where(alnum & ~kanji, index, -1))
+    in_run = alnum & (last_plain >= run_start)
+    swallowed = np.empty_like(in_run)
+    swallowed[0], swallowed[1:] = False, in_run[:-1]
+    swallowed &= alnum & ~doc_start
+    token = ~swallowed & ~space_or_underscore
+    ends = np.cumsum(lengths)
+    # tokens so far at each document's last character, minus those at the previous one's
+    totals = np.cumsum(token, dtype=np.int64)
+    at_end = np.where(ends > 0, totals[np.maximum(ends - 1, 0)], 0)
+    return np.diff(np.concatenate(([0], at_end)))
+
+
 def _second_pass(spec: DedupSpec, ctx, corpus, state: State, out: Path) -> dict:
     t = time.perf_counter()
     preview_ids = _preview_selection(state.clusters, spec.preview_clusters)
     preview_members = {d for c in preview_ids for d in state.clusters[c].members}
     texts: dict[int, str] = {}
     sizes = {"chars_in": 0, "chars_removed": 0, "approx_tokens_removed": 0}
-    tokens_of: dict[tuple[int, int], int] = {}  # copies are counted once (keyed by the text's hash and length)
+    # each distinct removed text is measured once, in batches; copies add its count again
+    copies_of: dict[tuple[int, int], int] = {}   # (hash, length) of a removed text → how many times
+    tokens_of: dict[tuple[int, int], int] = {}
+    waiting: dict[tuple[int, int], str] = {}
+
+    def measure() -> None:
+        tokens_of.update(zip(waiting, approx_token_counts(list(waiting.values())).tolist()))
+        waiting.clear()
+
     kept_path, removed_path = out / "kept.jsonl", out / "removed.jsonl"
     text_copy = None if spec.text_field == "text" else open(out / "kept_text.jsonl", "w", encoding="utf-8")
     with open(kept_path, "w", encoding="utf-8") as kept, open(removed_path, "w", encoding="utf-8") as removed:
@@ -417,14 +475,17 @@ def _second_pass(spec: DedupSpec, ctx, corpus, state: State, out: Path) -> dict:
                 continue
             sizes["chars_removed"] += len(doc.text)
             key = (hash(doc.text), len(doc.text))
-            tokens = tokens_of.get(key)
-            if tokens is None:
-                tokens = tokens_of[key] = approx_tokens(doc.text)
-            sizes["approx_tokens_removed"] += tokens
+            if key not in copies_of:
+                waiting[key] = doc.text
+                if len(waiting) >= 1024:
+                    measure()
+            copies_of[key] = copies_of.get(key, 0) + 1
             line = {"id": doc.id, **record, "text": doc.text}
             if "duplicate_of" in line:
                 line["duplicate_of"] = state.ids[line["duplicate_of"]]
             removed.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
+    measure()
+    sizes["approx_tokens_removed"] = sum(tokens_of[key] * count for key, count in copies_of.items())
     if text_copy:
         text_copy.close()
     with open(out / "clusters.jsonl", "w", encoding="utf-8") as f:

@@ -153,3 +153,15 @@ def test_the_generated_corpus_is_duplicate_heavy_and_overflows_a_bucket():
         counts[key] = counts.get(key, 0) + 1
     assert max(counts.values()) >= 90 > 64
     assert sum(1 for c in counts.values() if c >= 8) >= 160
+
+
+def test_batch_token_count_is_the_regex_count():
+    import random as _random
+
+    from lab.dedup.job import approx_token_counts, approx_tokens
+    rng = _random.Random(3)
+    alphabet = (list("abcXYZ019_ \t\n\u3000、。・ー゛゙ｱｶﾞ漢字かなカナ①²½ÀéßΩЖ한글٣!?#@-'\"")
+                + ["\u0301", "\u200b", "\U0001F600", "\U00020000", "\ufa0e", "\u309b", "\ud800"])
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30))) for _ in range(3000)]
+    texts += [json.loads(line)["text"] for line in BUNDLED.read_text(encoding="utf-8").splitlines()] + ["", "_"]
+    assert approx_token_counts(texts).tolist() == [approx_tokens(t) for t in texts]
