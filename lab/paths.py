@@ -74,6 +74,25 @@ def _is_within(real: Path, root: Path) -> bool:
     return real == root or real.is_relative_to(root)
 
 
+def scrub(text: str) -> str:
+    """`text` with the server's folders rewritten for a participant: their own workspace drops out of
+    a path (`/…/users/alice/runs/x` → `runs/x`), the shared models and the bundled samples keep their
+    short names, and any other server folder becomes `…`. Unchanged outside workshop mode."""
+    if not confined() or not text:
+        return text
+    import sys
+    home = workspace()
+    folders = [(home, ""), (models_dir(), "models"), (SAMPLES_DIR, "samples"), (PACKAGE_DIR, "lab"),
+               (shared_workspace(), "…"), (REPO_DIR, "…"), (Path(sys.prefix), "…"), (Path(sys.base_prefix), "…")]
+    for folder, label in sorted(folders, key=lambda f: -len(str(f[0]))):
+        prefix = str(folder)
+        if len(prefix) <= 1:
+            continue
+        text = text.replace(prefix + "/", f"{label}/" if label else "")
+        text = text.replace(prefix, label or "your workspace")
+    return text
+
+
 def shown(path: str | os.PathLike) -> str:
     """A path as the person being served may see it. A participant sees it relative to their workspace
     (`runs/sft-…`), or as `models/…` / `samples/…`; a server folder is never named to them."""

@@ -128,3 +128,18 @@ def test_the_model_cache_is_keyed_by_the_resolved_folder(alice, monkeypatch):
 class _Model:
     def eval(self):
         return self
+
+
+def test_a_participants_errors_name_no_server_folder(alice):
+    from lab.models.load import resolve_model
+    home = alice / "users" / "alice"
+    e = UserError(f"{home}/uploads/x.jsonl:3: messages: missing; see {alice}/users/bob/y and {home}")
+    assert str(e) == "uploads/x.jsonl:3: messages: missing; see …/users/bob/y and your workspace"
+    with pytest.raises(UserError) as missing:
+        resolve_model("tiny")  # the shared models folder has no tiny model in this test
+    assert str(alice) not in str(missing.value) and "models" in str(missing.value)
+
+
+def test_outside_workshop_mode_errors_keep_their_paths(tmp_path, monkeypatch):
+    monkeypatch.delenv("LAB_CONFINE", raising=False)
+    assert str(UserError(f"{tmp_path}/x.jsonl:1: bad")) == f"{tmp_path}/x.jsonl:1: bad"
