@@ -195,7 +195,8 @@ def _first_pass(spec: DedupSpec, ctx, corpus, state: State, store: ShingleStore)
     t_pass = time.perf_counter()
     # spawn, not fork: a forked child would inherit native thread pools (rensa) without their threads
     pool = multiprocessing.get_context("spawn").Pool(workers) if workers > 1 else None
-    prepare_in_pool = pool is not None and "quality" in methods
+    # quality rules and normalisation cost more than sending the texts to a worker; a bare digest does not
+    prepare_in_pool = pool is not None and ("quality" in methods or any(spec.normalize.model_dump().values()))
     try:
         batches = corpus.batches(batch_size)
         prepared: deque = deque()   # (first doc, size, result or its future)
