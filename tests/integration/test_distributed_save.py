@@ -1,6 +1,6 @@
-"""Saving under sharded training on this CPU machine: DeepSpeed ZeRO-3 with 2 gloo ranks saves a LoRA
-adapter that is whole (the Trainer gathers the shards on the main process) and the model it makes
-loads and chats."""
+"""Saving under sharded training on this CPU machine: DeepSpeed ZeRO-3 and FSDP2, each with 2 gloo
+ranks, save a LoRA adapter that is whole (the Trainer gathers the shards on the main process) and
+the model it makes loads and chats."""
 from __future__ import annotations
 
 import json
@@ -14,10 +14,14 @@ from tests.conftest import lab
 pytestmark = pytest.mark.integration
 
 
-def test_zero3_two_ranks_save_a_whole_adapter_that_loads_and_chats(tiny_workspace):
-    pytest.importorskip("deepspeed")
-    proc = lab("run", "presets/sft-tiny.yaml", "--set", "launch.launcher=deepspeed", "--set", "launch.nproc_per_node=2",
-               "--set", "launch.zero_stage=3", "--set", "train.max_steps=2", "--set", "train.eval_strategy=no",
+@pytest.mark.parametrize("sharding", [("launch.launcher=deepspeed", "launch.zero_stage=3"),
+                                      ("launch.launcher=accelerate", "launch.fsdp=true")], ids=["zero3", "fsdp2"])
+def test_sharded_two_ranks_save_a_whole_adapter_that_loads_and_chats(tiny_workspace, sharding):
+    if "launch.zero_stage=3" in sharding:
+        pytest.importorskip("deepspeed")
+    sets = [x for s in sharding for x in ("--set", s)]
+    proc = lab("run", "presets/sft-tiny.yaml", *sets, "--set", "launch.nproc_per_node=2",
+               "--set", "train.max_steps=2", "--set", "train.eval_strategy=no",
                "--set", "train.save_strategy=no", "--json", workspace=tiny_workspace, timeout=900)
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])
