@@ -90,9 +90,12 @@ def cmd_run(args) -> int:
     store = _store(args)
     if args.resume:
         run = store.resume(args.resume)
+    elif args.continue_from:
+        from .continuation import continue_run
+        run = continue_run(store, args.continue_from, args.set or [])
     else:
         if not args.preset:
-            raise UserError("lab run: give a PRESET.yaml (or --resume RUN_ID)")
+            raise UserError("lab run: give a PRESET.yaml (or --resume RUN_ID, or --continue RUN_ID)")
         run = submit(store, load_preset(args.preset, args.set or []))
     if args.detach:
         summary = store.summary(run.id)
@@ -145,6 +148,11 @@ def cmd_runs(args) -> int:
         else:
             for key, value in summary.items():
                 print(f"{key}: {value}")
+        return 0
+    if args.action == "diff":
+        from .compare import diff_runs, to_text
+        diff = diff_runs(store, [args.run_id, *args.more_ids])
+        print(json.dumps(diff, ensure_ascii=False) if args.json else to_text(diff))
         return 0
     if args.action == "follow":
         status = follow(store, args.run_id, print_events=args.json)
@@ -201,11 +209,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--detach", action="store_true", help="start and return at once")
     r.add_argument("--json", action="store_true", help="last stdout line is a JSON result")
     r.add_argument("--resume", metavar="RUN_ID", help="continue a training run from its last checkpoint")
+    r.add_argument("--continue", dest="continue_from", metavar="RUN_ID",
+                   help="a new run that trains RUN_ID on: --set train.max_steps=N means N more steps")
     r.set_defaults(func=cmd_run)
 
     rs = sub.add_parser("runs", help="list, show, follow or cancel runs; write a run's HTML report")
-    rs.add_argument("action", choices=["list", "show", "follow", "cancel", "report"])
+    rs.add_argument("action", choices=["list", "show", "follow", "cancel", "report", "diff"])
     rs.add_argument("run_id", nargs="?")
+    rs.add_argument("more_ids", nargs="*", metavar="RUN_ID", help="diff: the other runs (2 to 4 in all)")
     rs.add_argument("--runs-dir")
     rs.add_argument("--json", action="store_true")
     rs.add_argument("--grace", type=float, default=30.0, help="cancel: seconds to wait for a clean stop before SIGTERM")
