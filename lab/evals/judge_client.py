@@ -96,9 +96,12 @@ def short_error(exc: BaseException) -> str:
 
 
 # ---- cache ---------------------------------------------------------------------------------------
-def cache_key(model: str, messages: list[dict], temperature: float, max_tokens: int) -> str:
-    blob = json.dumps({"model": model, "messages": messages, "temperature": temperature, "max_tokens": max_tokens},
-                      ensure_ascii=False, sort_keys=True)
+def cache_key(model: str, messages: list[dict], temperature: float, max_tokens: int, endpoint: str | None = None) -> str:
+    """Keyed by the endpoint too: two servers may serve different models under one name."""
+    fields = {"model": model, "messages": messages, "temperature": temperature, "max_tokens": max_tokens}
+    if endpoint:
+        fields["endpoint"] = endpoint.rstrip("/")
+    blob = json.dumps(fields, ensure_ascii=False, sort_keys=True)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
@@ -185,7 +188,7 @@ class EndpointChat:
 
     def ask(self, messages: list[dict], temperature: float = 0.0, max_tokens: int = 512, top_p: float | None = None,
             seed: int | None = None) -> Reply:
-        key = cache_key(self.model, messages, temperature, max_tokens) if self.cache else None
+        key = cache_key(self.model, messages, temperature, max_tokens, self.base_url) if self.cache else None
         if key and (hit := self.cache.get(key)):
             return Reply(hit["text"], cached=True)
         retries = 0

@@ -67,3 +67,9 @@ def test_long_prompts_keep_their_end_and_leave_room_to_answer():
     ids, max_new, truncated = fit_prompt(list(range(900)), 512, 1024)
     assert truncated and max_new == 256 and len(ids) == 768 and ids[-1] == 899
     assert fit_prompt(list(range(10)), 5000, 1024)[1:] == (1014, False)
+
+
+def test_the_cache_tells_endpoints_apart():
+    messages = [{"role": "user", "content": "q"}]
+    assert cache_key("m", messages, 0.0, 8, "http://a:1/v1") != cache_key("m", messages, 0.0, 8, "http://b:1/v1")
+    assert cache_key("m", messages, 0.0, 8, "http://a:1/v1/") == cache_key("m", messages, 0.0, 8, "http://a:1/v1")
