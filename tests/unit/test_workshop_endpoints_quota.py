@@ -134,3 +134,54 @@ def test_queued_runs_quota(env, monkeypatch):
             quota.check_queued()
         (runs / "r2" / "status.json").write_text(json.dumps({"state": "cancelled"}))
         quota.check_queued()
+
+
+class StreamingEndpoint:
+    """An OpenAI-compatible server on 127.0.0.1 that streams one reply and records each Authorization header."""
+
+    def __init__(self):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        seen = self.seen = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                seen.append(self.headers.get("Authorization", ""))
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                chunk = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "echo",
+                         "choices": [{"index": 0, "delta": {"content": "streamed"}, "finish_reason": None}]}
+                self.wfile.write(f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\n".encode())
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        from lab.threads import start_thread
+        start_thread(self.httpd.serve_forever)
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_the_rag_chat_streams_from_a_named_endpoint_with_the_pasted_key_and_refuses_others(env):
+    from lab.rag.chain import stream_many
+    served, other = StreamingEndpoint(), StreamingEndpoint()
+    try:
+        endpoints.configure([endpoints.parse_flag(f"room={served.url}")])
+        with participant(env):
+            generator = GeneratorSpec(base_url="room", model="echo")
+            replies = list(stream_many(generator, [[{"role": "user", "content": "q"}]], "sk-pasted-1"))
+            assert replies[-1] == ["streamed"] and served.seen == ["Bearer sk-pasted-1"]
+            # a spec built around the validators (model_construct) is still refused at the call
+            sneaky = GeneratorSpec.model_construct(base_url=other.url, model="echo", api_key_env=None,
+                                                   temperature=0.0, max_new_tokens=8, prompt=None)
+            replies = list(stream_many(sneaky, [[{"role": "user", "content": "q"}]], "sk-pasted-1"))
+            assert replies[-1][0].startswith("⚠ base_url: in workshop mode only the facilitator's endpoints")
+        assert other.seen == []
+    finally:
+        served.close()
+        other.close()
