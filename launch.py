@@ -61,9 +61,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.hash_users:
         return hash_users(args.hash_users)
+    from lab.errors import UserError
     try:
         configure_endpoints(args)
-    except Exception as e:  # noqa: BLE001 - UserError, imported lazily
+    except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     if args.workshop:
