@@ -177,7 +177,7 @@ def star_clusters(v: Verified, groups: Groups, rank: np.ndarray, method: str, po
     involved = involved[np.argsort(rank[involved], kind="stable")]
 
     of = groups.of_doc
-    rank_l = rank.tolist() if len(rank) < 4_000_000 else rank
+    rank_l = rank.tolist()
     first_kept: dict[int, int] = {}
     kept: set[int] = set()
     removed: dict[int, tuple[int, float]] = {}
@@ -235,19 +235,16 @@ def _stars(v: Verified, groups: Groups, rank, involved, removed, self_linked, li
     kept_docs = kept_docs[np.lexsort((rank[kept_docs], low[label[kept_docs]]))]
     # members of each star: the kept document, then the removed ones ascending
     order = np.lexsort((removed_docs, owners))
-    star_of = np.searchsorted(np.sort(kept_docs), owners[order])
-    by_kept = np.argsort(kept_docs)
-    members_flat, ptr = [], np.zeros(len(kept_docs) + 1, dtype=np.int64)
-    counts = np.bincount(star_of, minlength=len(kept_docs))      # in sorted-kept order
-    sorted_starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    removed_sorted = removed_docs[order]
-    position = np.empty(len(kept_docs), dtype=np.int64)
-    position[by_kept] = np.arange(len(kept_docs))               # star i (output order) → sorted-kept slot
-    for i, k in enumerate(kept_docs.tolist()):
-        slot = position[i]
-        members_flat.append(np.concatenate(([k], removed_sorted[sorted_starts[slot]:sorted_starts[slot] + counts[slot]])))
-        ptr[i + 1] = ptr[i] + counts[slot] + 1
-    flat = np.concatenate(members_flat)
+    removed_sorted, owner_sorted = removed_docs[order], owners[order]
+    slot = np.searchsorted(np.sort(kept_docs), owner_sorted)     # star of each, by kept document ascending
+    counts = np.bincount(slot, minlength=len(kept_docs))
+    output_of_slot = np.argsort(kept_docs)                         # kept_docs is in output order
+    ptr = np.zeros(len(kept_docs) + 1, dtype=np.int64)
+    np.cumsum(counts[np.argsort(output_of_slot)] + 1, out=ptr[1:])
+    flat = np.empty(int(ptr[-1]), dtype=np.int64)
+    flat[ptr[:-1]] = kept_docs
+    within = np.arange(len(slot)) - np.concatenate(([0], np.cumsum(counts)[:-1]))[slot]
+    flat[ptr[output_of_slot[slot]] + 1 + within] = removed_sorted
     pairs = _star_pairs(v, groups, flat, ptr, self_linked)
     clusters = []
     reason = KEEP_REASON[policy]
