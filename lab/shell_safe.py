@@ -24,6 +24,8 @@ PATTERNS: dict[str, tuple[str, str]] = {
     "host_port": (r"([A-Za-z0-9][A-Za-z0-9.-]{0,252}|\[[0-9A-Fa-f:.]{2,45}\]):\d{1,5}", "host:port"),
     "gpu_ids": (r"\d{1,4}(,\d{1,4}){0,1023}", "GPU ids separated by commas, e.g. 0,1"),
     "hostfile_line": (r"[A-Za-z0-9][A-Za-z0-9.-]{0,252}( slots=\d{1,5})?", "'host slots=N'"),
+    # a path sbatch reads from an `#SBATCH --output=` line (no shell there; sbatch splits on whitespace)
+    "sbatch_path": (r"[^\s\"'\\\x00-\x1f\x7f]{1,4096}", "a path without spaces, quotes, backslashes or control characters"),
     "path": (r"[A-Za-z0-9_./~+@%-][A-Za-z0-9_./~+@%=,:-]{0,4095}",
              "a path of letters, digits and _ . / ~ + @ % = , : - (no spaces or shell characters)"),
 }

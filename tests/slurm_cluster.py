@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 DAEMONS = ("munged", "slurmctld", "slurmd")
@@ -173,3 +174,21 @@ class SlurmCluster:
                     proc.kill()
                     proc.wait(5)
         self.procs.clear()
+
+
+@contextmanager
+def running_cluster(root: str | os.PathLike):
+    """A started cluster with SLURM_CONF pointing at it in this process's environment (so the lab's CLI,
+    server and workers started from here submit to it, as on a login node); everything stopped after."""
+    cluster = SlurmCluster(root)
+    saved = os.environ.get("SLURM_CONF")
+    try:
+        cluster.start()
+        os.environ.update(cluster.env)
+        yield cluster
+    finally:
+        cluster.stop()
+        if saved is None:
+            os.environ.pop("SLURM_CONF", None)
+        else:
+            os.environ["SLURM_CONF"] = saved

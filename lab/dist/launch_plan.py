@@ -141,9 +141,9 @@ def plan(spec, run_dir: str | Path, resume: bool = False, python: str | None = N
             node = node_command("accelerate", {"machine_rank": "$SLURM_NODEID", "main_process_ip": "$MASTER_ADDR",
                                                "main_process_port": "$MASTER_PORT"})
         s = launch.slurm
-        if not shell_safe.is_safe(folder, "path"):
+        if not shell_safe.is_safe(folder, "sbatch_path"):
             raise UserError(f"launch.launcher: slurm writes the run folder into an sbatch script; "
-                            f"{shell_safe.refusal('run folder', folder, 'path')}")
+                            f"{shell_safe.refusal('run folder', folder, 'sbatch_path')}")
         files["job.sbatch"] = slurm_backend.render(
             slurm_backend.SbatchOptions(job_name=s.job_name, nodes=launch.nnodes,
                                         gpus_per_node=slurm_gpus_per_node(launch, cuda),

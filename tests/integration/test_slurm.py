@@ -16,7 +16,7 @@ import pytest
 from backends.local import wait_until
 from lab.events import read_events
 from tests.conftest import REPO, lab
-from tests.slurm_cluster import SlurmCluster, unavailable
+from tests.slurm_cluster import running_cluster, unavailable
 
 pytestmark = pytest.mark.integration
 
@@ -29,18 +29,8 @@ def cluster(tmp_path_factory):
     reason = unavailable()
     if reason:
         pytest.skip(reason)
-    c = SlurmCluster(tmp_path_factory.mktemp("slurm"))
-    saved = os.environ.get("SLURM_CONF")
-    try:
-        c.start()
-        os.environ.update(c.env)  # the lab CLI and its workers inherit it, as on a login node
+    with running_cluster(tmp_path_factory.mktemp("slurm")) as c:
         yield c
-    finally:
-        c.stop()
-        if saved is None:
-            os.environ.pop("SLURM_CONF", None)
-        else:
-            os.environ["SLURM_CONF"] = saved
 
 
 def out(proc) -> dict:
@@ -88,41 +78,34 @@ def test_tiny_sft_runs_as_two_gloo_ranks_through_sbatch(cluster, tiny_workspace)
     assert cluster.jobs() == [] and processes_of(run_dir) == []
 
 
-def test_pending_job_shows_queued_then_a_failing_rank_fails_the_run_with_its_line(cluster, tiny_workspace):
-    # a job that holds every CPU of the node keeps the lab's job PENDING until it is gone
+def test_pending_jobs_show_queued_cancel_is_scancel_and_a_failing_rank_fails_the_run_with_its_line(cluster,
+                                                                                                   tiny_workspace):
+    # a job that holds every CPU of the node keeps the lab's jobs PENDING until it is gone
     blocker = subprocess.run(["sbatch", "--parsable", f"--cpus-per-task={cluster.cpus}", "--wrap", "sleep 300",
                               f"--output={tiny_workspace}/blocker.out"], capture_output=True, text=True, check=True)
     blocker_id = blocker.stdout.strip()
     try:
-        env_fault = {"LAB_FAULT_RANK": "1"}
-        os.environ.update(env_fault)
+        os.environ["LAB_FAULT_RANK"] = "1"
         try:
-            proc = lab("run", "presets/sft-tiny.yaml", "--set", "launch.launcher=slurm", "--set",
-                       "launch.nproc_per_node=2", *FAST, "--detach", "--json", workspace=tiny_workspace)
+            failing = out(lab("run", "presets/sft-tiny.yaml", "--set", "launch.launcher=slurm", "--set",
+                              "launch.nproc_per_node=2", *FAST, "--detach", "--json", workspace=tiny_workspace))
         finally:
             os.environ.pop("LAB_FAULT_RANK")
-        run_dir = out(proc)["run_dir"]
-        assert wait_until(lambda: status(run_dir).get("slurm_state") == "PENDING", 60)
-        st = status(run_dir)
-        assert st["state"] == "queued" and st["queue_reason"] in ("Resources", "Priority")
+        cancelled = out(lab("run", "presets/sft-tiny-slurm.yaml", *FAST, "--detach", "--json", workspace=tiny_workspace))
+        for run_dir in (failing["run_dir"], cancelled["run_dir"]):
+            assert wait_until(lambda: status(run_dir).get("slurm_state") == "PENDING", 60), status(run_dir)
+            st = status(run_dir)
+            assert st["state"] == "queued" and st["queue_reason"] in ("Resources", "Priority"), st
+        job = status(cancelled["run_dir"])["slurm_job"]
+        stop = lab("runs", "cancel", cancelled["run_id"], "--json", workspace=tiny_workspace)
+        assert out(stop)["status"] == "cancelled"
+        assert job not in cluster.jobs() and f"scancel {job}" in [e.get("message") for e in events(cancelled["run_dir"])]
     finally:
         subprocess.run(["scancel", blocker_id], check=True)
+    run_dir = failing["run_dir"]
     assert wait_until(lambda: status(run_dir).get("state") in ("succeeded", "failed", "cancelled"), 300)
     st = status(run_dir)
     assert st["state"] == "failed" and st["error"] == "rank 1: RuntimeError: injected fault in rank 1", st
-    assert wait_until(lambda: cluster.jobs() == [] and processes_of(run_dir) == [], 60), processes_of(run_dir)
-
-
-def test_cancel_is_scancel_and_leaves_no_process(cluster, tiny_workspace):
-    proc = lab("run", "presets/sft-tiny.yaml", "--set", "launch.launcher=slurm", "--set", "launch.nproc_per_node=2",
-               "--set", "train.max_steps=2000", "--set", "train.eval_strategy=no", "--set", "train.save_strategy=no",
-               "--detach", "--json", workspace=tiny_workspace)
-    result = out(proc)
-    run_dir = result["run_dir"]
-    assert wait_until(lambda: any("loss" in e for e in events(run_dir, "metric")), 240), status(run_dir)
-    assert status(run_dir)["state"] == "running" and status(run_dir)["slurm_state"] == "RUNNING"
-    cancel = lab("runs", "cancel", result["run_id"], "--json", workspace=tiny_workspace)
-    assert out(cancel)["status"] == "cancelled"
     assert wait_until(lambda: cluster.jobs() == [] and processes_of(run_dir) == [], 60), processes_of(run_dir)
 
 
@@ -168,4 +151,13 @@ def test_datatrove_minhash_on_slurm_removes_what_the_local_executor_removes(clus
     assert len(removed["datatrove"]) > 10 and removed["datatrove-slurm"] == removed["datatrove"]
     logs = list((ws / "datatrove-slurm" / ".datatrove" / "logs").glob("*/slurm_logs/*.out"))
     assert len(logs) >= 4  # the stages really ran as Slurm jobs
+    assert cluster.jobs() == []
+
+
+def test_datatrove_on_slurm_with_an_unknown_partition_says_sbatchs_words(cluster, tmp_path):
+    proc = lab("run", "presets/dedup-minhash.yaml", "--set", "executor=datatrove-slurm",
+               "--set", "datatrove.slurm_partition=nope", "--json", workspace=tmp_path / "ws")
+    assert proc.returncode == 2
+    assert out(proc)["error"] == ("datatrove.slurm_partition/slurm_time: sbatch: error: invalid partition "
+                                  "specified: nope")
     assert cluster.jobs() == []

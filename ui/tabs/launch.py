@@ -88,7 +88,7 @@ LABELS = {
     "launch.offload_param": ("Offload parameters", "パラメータのオフロード"), "launch.fsdp": ("FSDP (full shard, wrap by layer)", "FSDP（全シャード、層ごとにラップ）"),
     "launch.mixed_precision": ("Mixed precision", "混合精度"), "launch.hostfile": ("DeepSpeed hostfile ('host slots=N', comma separated)", "DeepSpeed の hostfile（'host slots=N' をカンマ区切り）"),
     "launch.slurm.partition": ("Slurm partition", "Slurm のパーティション"), "launch.slurm.account": ("Slurm account", "Slurm のアカウント"),
-    "launch.slurm.time": ("Slurm time limit", "Slurm の制限時間"), "launch.slurm.gpus_per_node": ("Slurm GPUs per node", "Slurm のノードあたり GPU 数"),
+    "launch.slurm.time": ("Slurm time limit", "Slurm の制限時間"), "launch.slurm.gpus_per_node": ("Slurm GPUs per node (0: one per process where GPUs are)", "Slurm のノードあたり GPU 数（0: GPU があればプロセスごとに 1 つ）"),
     "launch.slurm.node_launcher": ("Launcher on each Slurm node", "各ノードで使うランチャー"),
 }
 PANELS_TITLES = {"en": ("loss", "step time per rank (s)", "memory per rank (MB)", "throughput (tokens/s)"),
@@ -250,6 +250,8 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
         slurm = launch.get("slurm", {})
         for key in ("partition", "account"):
             slurm[key] = slurm.get(key) or None
+        # an empty number box arrives as 0: that means "follow the request" (one GPU per rank where GPUs are)
+        slurm["gpus_per_node"] = slurm.get("gpus_per_node") or None
         if steps is not None:
             data.setdefault("train", {})["max_steps"] = int(steps)
         return data
