@@ -42,12 +42,16 @@ def _cuda() -> bool:
     return bool(visible_gpus())
 
 
-def check_ranks(launch, visible_gpus: int) -> None:
-    """One line when a node's ranks outnumber its GPUs (with no GPU, ranks are CPU processes)."""
+def check_ranks(launch, visible_gpus: int, visible_ids: list[str] | None = None) -> None:
+    """One line when a node's ranks outnumber its GPUs, or launch.gpus names one that is not visible
+    (with no GPU, ranks are CPU processes)."""
     ranks = launch.nproc_per_node
-    named = [g for g in (launch.gpus or "").split(",") if g.strip()]
+    named = [g.strip() for g in (launch.gpus or "").split(",") if g.strip()]
     if named and ranks > len(named):
         raise UserError(f"launch.nproc_per_node: {ranks} ranks but launch.gpus names {len(named)} GPU(s) ({launch.gpus})")
+    missing = [g for g in named if visible_ids is not None and visible_gpus and g not in visible_ids]
+    if missing:
+        raise UserError(f"launch.gpus: GPU {','.join(missing)} is not visible here (visible: {','.join(visible_ids)})")
     if visible_gpus and ranks > visible_gpus:
         raise UserError(f"launch.nproc_per_node: {ranks} ranks but {visible_gpus} GPU(s) are visible on this machine "
                         f"(nvidia-smi, CUDA_VISIBLE_DEVICES); use at most {visible_gpus}")
