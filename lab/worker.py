@@ -107,7 +107,9 @@ def slot_request(run: Run) -> tuple[str, int, str]:
     if launch is None or not launch.distributed:
         return needs, count, ""
     from .dist.launch_plan import check_ranks
-    check_ranks(launch, run_queue.gpu_count(run_queue.devices()))
+    slots = run_queue.devices()
+    check_ranks(launch, run_queue.gpu_count(slots),
+                list(dict.fromkeys(d.removeprefix("cuda:") for d in slots if d.startswith("cuda:"))))
     return needs, count, launch.gpus or ""
 
 

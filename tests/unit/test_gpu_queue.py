@@ -88,6 +88,9 @@ def test_more_ranks_than_gpus_is_refused_in_one_line(gpus):
     with pytest.raises(UserError, match="launch.gpus names 1 GPU"):
         check_ranks(load_preset("sft-tiny", ["launch.launcher=torchrun", "launch.nproc_per_node=2",
                                              "launch.gpus=3"]).launch, 8)
+    with pytest.raises(UserError, match="launch.gpus: GPU 7 is not visible here"):
+        check_ranks(load_preset("sft-tiny", ["launch.launcher=torchrun", "launch.nproc_per_node=2",
+                                             "launch.gpus=0,7"]).launch, 2, ["0", "1"])
 
 
 def test_a_run_waiting_for_two_gpus_is_not_overtaken_by_later_single_gpu_runs(gpus):
