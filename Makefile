@@ -74,13 +74,14 @@ slurm:
 	  echo "warning: slurm-wlm and munge are missing and apt-get is not usable: the Slurm tests will be skipped" >&2; \
 	fi
 
+# -rs prints why a test was skipped (no Slurm, no GPU, …).
 # Two pytest workers, a test file each at a time: most tests wait on subprocesses, servers and a
 # browser, so two files in parallel finish well sooner even on 2 cores (TEST_WORKERS=0: serial).
 TEST_WORKERS ?= 2
 test: install-test bootstrap chromium slurm
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest -q --durations=25 $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile) tests
+	$(PY) -m pytest -q -rs --durations=25 $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile) tests
 
 unit: install-test
 	$(PY) -m pytest -q tests/unit

@@ -58,6 +58,24 @@ def check_all(values, kind: str, field: str | None = None):
     return values
 
 
+# What a workshop participant may add to an sbatch script: scheduling wishes only. Options that move
+# files (--output, --error, --chdir), change who or what runs (--uid, --export, --wrap, --get-user-env)
+# or reach other jobs stay with the facilitator.
+PARTICIPANT_SBATCH_OPTIONS = frozenset({
+    "qos", "constraint", "mem", "mem-per-cpu", "mem-per-gpu", "exclusive", "reservation", "comment", "nice",
+    "gres", "gpus", "gpus-per-task", "cpus-per-gpu", "hint", "begin", "deadline", "mail-type", "time-min"})
+
+
+def participant_sbatch_refusal(options) -> str | None:
+    """None when every option is one a participant may set, else the one-line reason."""
+    for option in options or ():
+        name = option.lstrip("-").split("=", 1)[0]
+        if name not in PARTICIPANT_SBATCH_OPTIONS:
+            return (f"launch.slurm.extra_sbatch: '{option[:60]}' is for the facilitator; a participant may add "
+                    f"{', '.join('--' + n for n in sorted(PARTICIPANT_SBATCH_OPTIONS))}")
+    return None
+
+
 def quote(value: str) -> str:
     """For a shell line; patterns above already keep out what a shell would read, this is the
     second fence."""

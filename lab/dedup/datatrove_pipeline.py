@@ -28,6 +28,7 @@ from datatrove.utils.word_tokenizers import WordTokenizer
 
 from .. import shell_safe
 from ..errors import UserError
+from ..paths import confined
 from .normalize import normalizer
 from .spec import NormalizeSpec
 
@@ -184,6 +185,8 @@ def run_on_slurm(spec, unit: str, bands: int, rows: int, staged: Path, work: Pat
 
     if not slurm_backend.available():
         raise UserError(f"executor: datatrove-slurm needs {slurm_backend.missing_message()}")
+    if spec.datatrove.slurm_venv and confined():  # every job would `source` it: a participant's file would run as a script
+        raise UserError("datatrove.slurm_venv: set by the facilitator only; leave it empty to use the lab's own venv")
     venv = None if spec.datatrove.slurm_venv else _own_venv()
     if venv and not shell_safe.is_safe(venv, "path"):
         raise UserError(f"datatrove.slurm_venv: {shell_safe.refusal('the lab venv', venv, 'path')}; set one")

@@ -17,6 +17,7 @@ from backends import torchrun as torchrun_backend
 
 from .. import shell_safe
 from ..errors import UserError
+from ..paths import confined
 from . import configs
 
 LAUNCH_DIR = "launch"
@@ -145,6 +146,8 @@ def plan(spec, run_dir: str | Path, resume: bool = False, python: str | None = N
             node = node_command("accelerate", {"machine_rank": "$SLURM_NODEID", "main_process_ip": "$MASTER_ADDR",
                                                "main_process_port": "$MASTER_PORT"})
         s = launch.slurm
+        if confined() and shell_safe.participant_sbatch_refusal(s.extra_sbatch):
+            raise UserError(shell_safe.participant_sbatch_refusal(s.extra_sbatch))
         if not shell_safe.is_safe(folder, "sbatch_path"):
             raise UserError(f"launch.launcher: slurm writes the run folder into an sbatch script; "
                             f"{shell_safe.refusal('run folder', folder, 'sbatch_path')}")

@@ -115,3 +115,26 @@ def test_the_rendered_datatrove_script_keeps_to_the_checked_values(tmp_path):
     path = tmp_path / "launch.slurm"
     path.write_text(text)
     assert subprocess.run(["bash", "-n", str(path)]).returncode == 0
+
+
+def test_a_participant_adds_scheduling_wishes_only(monkeypatch):
+    """In workshop mode an extra sbatch option that moves files or changes what runs is the facilitator's."""
+    from lab.dist.launch_plan import plan
+    monkeypatch.setenv("LAB_CONFINE", "1")
+    ok = validate(sft(slurm={"extra_sbatch": ["--qos=high", "--constraint=a100"]}), "form")
+    assert "#SBATCH --qos=high" in plan(ok, "/runs/x", python="python", cuda=False).files["job.sbatch"]
+    for option in ("--output=/root/.bashrc", "--chdir=/", "--export=ALL,LD_PRELOAD=/tmp/x.so", "--uid=0", "--wrap=id"):
+        spec = validate(sft(slurm={"extra_sbatch": [option]}), "form")
+        with pytest.raises(UserError, match=r"^launch\.slurm\.extra_sbatch: .* is for the facilitator"):
+            plan(spec, "/runs/x", python="python", cuda=False)
+    monkeypatch.delenv("LAB_CONFINE")
+    assert plan(spec, "/runs/x", python="python", cuda=False).files["job.sbatch"]  # the facilitator may
+
+
+def test_a_participant_cannot_name_a_venv_for_the_datatrove_jobs_to_source(monkeypatch, tmp_path):
+    from lab.dedup.datatrove_pipeline import run_on_slurm
+    monkeypatch.setenv("LAB_CONFINE", "1")
+    monkeypatch.setattr(slurm, "available", lambda: True)
+    spec = validate(dedup(slurm_venv="uploads/evil.sh"), "form")
+    with pytest.raises(UserError, match=r"^datatrove\.slurm_venv: set by the facilitator only"):
+        run_on_slurm(spec, "char", 4, 8, tmp_path / "corpus.jsonl", tmp_path / "work")
