@@ -204,6 +204,7 @@ def supervise(run: Run, spec, resume: bool) -> int:
 # ---- Slurm ---------------------------------------------------------------------------------------
 SLURM_POLL_S = 1.0
 SLURM_STOP_GRACE_S = 20.0  # a stop request first lets the ranks save and leave; then scancel
+SLURM_SILENCE_S = 300.0  # how long squeue may fail to answer before the run gives up following the job
 
 
 def _run_on_slurm(run: Run, p) -> tuple[int, str]:
@@ -240,9 +241,17 @@ def _run_on_slurm(run: Run, p) -> tuple[int, str]:
 
 
 def _follow_slurm_job(run: Run, job_id: str) -> str:
-    shown, stop_asked, scancelled, never = None, None, False, None
+    shown, stop_asked, scancelled, never, silent_since = None, None, False, None, None
     while True:
-        job = slurm_backend.job_state(job_id)
+        try:
+            job = slurm_backend.job_state(job_id)
+            silent_since = None
+        except slurm_backend.SlurmError:  # slurmctld busy or restarting: the job goes on, keep asking a while
+            silent_since = silent_since or time.monotonic()
+            if time.monotonic() - silent_since > SLURM_SILENCE_S:
+                raise
+            time.sleep(SLURM_POLL_S)
+            continue
         if (job.state, job.reason) != shown:
             shown = (job.state, job.reason)
             changes = {"slurm_state": job.state or "gone", "queue_reason": job.reason or None}
