@@ -143,3 +143,29 @@ def test_a_participants_errors_name_no_server_folder(alice):
 def test_outside_workshop_mode_errors_keep_their_paths(tmp_path, monkeypatch):
     monkeypatch.delenv("LAB_CONFINE", raising=False)
     assert str(UserError(f"{tmp_path}/x.jsonl:1: bad")) == f"{tmp_path}/x.jsonl:1: bad"
+
+
+def test_presets_are_found_by_name_or_in_the_participants_area_only(alice):
+    from lab.presets import find_preset
+    from lab.paths import PRESETS_DIR
+    assert find_preset("sft-tiny") == PRESETS_DIR / "sft-tiny.yaml"
+    assert find_preset(str(PRESETS_DIR / "sft-tiny.yaml")) == (PRESETS_DIR / "sft-tiny.yaml").resolve()
+    (alice / "users" / "bob" / "presets").mkdir(parents=True)
+    (alice / "users" / "bob" / "presets" / "theirs.yaml").write_text("kind: sft\n")
+    for attack in ("../bob/presets/theirs", "../bob/presets/theirs.yaml", str(alice / "users" / "bob" / "presets" / "theirs.yaml"),
+                   "Makefile", "../../../../../etc/passwd"):
+        with pytest.raises(UserError):
+            find_preset(attack)
+
+
+def test_only_an_account_has_runs_for_the_facilitator_to_cancel(alice, monkeypatch):
+    import os
+    from lab.users import load_csv
+    from lab.workshop import Workshop
+    monkeypatch.setattr(os, "environ", os.environ.copy())  # Workshop() sets the queue's variables for its workers
+    sheet = alice / "accounts.csv"
+    sheet.write_text("alice,pw-alice1\nbob,pw-bob12\n", encoding="utf-8")
+    ws = Workshop(load_csv(sheet), base=alice)
+    for user, run_id in (("../users/bob", "x"), ("nobody", "x"), ("bob", "../alice/runs/x"), ("bob", "a/b")):
+        with pytest.raises(UserError):
+            ws.cancel(user, run_id)
