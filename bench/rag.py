@@ -23,7 +23,9 @@ Chroma dense baseline with the same embedder.
      smallest worst-set shortfall against the better single retriever, then mean MRR) are chosen on
      the other sets and reported on the held-out one, so a choice that only fits the sets it was
      picked on shows up.
-2. Latency at N chunks (Japanese passages recombined from the bundled corpora with a fixed seed):
+2. Latency at N chunks (`--chunks`; embedding 10k chunks takes tens of minutes on a busy 2-core box,
+   so a smaller N is fine: what hybrid adds to dense is then timed separately at `--overhead-chunks`
+   (10,000 by default) on real BM25 terms, which needs no embedding) (Japanese passages recombined from the bundled corpora with a fixed seed):
    the lab's dense, BM25 and hybrid `retrieve()` and the baseline's `Chroma.similarity_search`
    (k = 5), timed query by query in alternating order in the same process, so load from other
    processes hits both sides alike; p50/p95 and the hybrid/baseline ratio. The lab index is persisted
@@ -347,6 +349,44 @@ def latency(n_chunks: int, n_queries: int, embedder: str) -> dict:
     return out
 
 
+def fusion_overhead(n_chunks: int, n_queries: int, embedder: str, small_index: str) -> dict:
+    """What hybrid adds to dense, at n_chunks, without embedding n_chunks: the question's terms,
+    BM25 over every chunk and the fusion, timed on BM25 terms of n_chunks real chunks (the dense head
+    comes from a smaller real index; its size does not change this part's cost)."""
+    from lab.paths import SAMPLES_DIR
+    from lab.rag.bm25 import SparseBM25
+    from lab.rag.chunking import split_documents
+    from lab.rag.index import RagIndex
+    from lab.rag.loaders import load_documents
+    from lab.rag.retrieve import build_retriever
+    from lab.rag.spec import ChunkingSpec, RetrievalSpec
+    from lab.rag.tokenizers import DEFAULT_ANALYSIS, get_tokenizer
+    from langchain_core.documents import Document
+    docs = OUT / f"rag_latency_docs_{n_chunks}"
+    if not docs.exists():
+        write_docs(docs, n_chunks)
+    chunking = ChunkingSpec()
+    chunks = split_documents(load_documents(docs).documents, chunking.size, chunking.overlap)
+    tokenize = get_tokenizer("sudachi", DEFAULT_ANALYSIS)
+    t = time.perf_counter()
+    terms = [tokenize(c.text) for c in chunks]
+    tokenize_s = time.perf_counter() - t
+    small = build_retriever(RagIndex.open(small_index), RetrievalSpec())
+    big = small.model_copy(update={"bm25": SparseBM25(terms), "rows": {c.id: i for i, c in enumerate(chunks)},
+                                   "docs": [Document(page_content=c.text, id=c.id, metadata=c.metadata()) for c in chunks]})
+    rng = random.Random(2)
+    questions = [json.loads(line)["question"] for line in (SAMPLES_DIR / "rag_qa.jsonl").read_text(encoding="utf-8").splitlines()]
+    queries = [rng.choice(questions) if i % 2 else rng.choice(chunks).text[:40] for i in range(n_queries)]
+    heads = [small.dense_head(q) for q in queries]
+    samples = []
+    for q, head in zip(queries, heads):
+        t = time.perf_counter()
+        big.merge(head, big.bm25_scores(q))
+        samples.append(time.perf_counter() - t)
+    return {"chunks": len(chunks), "terms_per_chunk": round(statistics.mean(len(x) for x in terms), 1),
+            "tokenize_chunks_s": round(tokenize_s, 1), "bm25_and_fusion": percentiles(samples)}
+
+
 def indexing(n_chunks: int, rounds: int, embedder: str) -> dict:
     """Lab build_index vs Chroma.from_texts/add_texts on the same chunks, in alternating rounds."""
     from langchain_chroma import Chroma
@@ -401,6 +441,8 @@ def main() -> None:
     p.add_argument("--embedder", default=None, help="default: the lab's default embedder")
     p.add_argument("--chunks", type=int, default=10_000, help="index size for the latency run (reused from bench/out/)")
     p.add_argument("--queries", type=int, default=200)
+    p.add_argument("--overhead-chunks", type=int, default=10_000,
+                   help="also time what hybrid adds to dense (terms, BM25, fusion) at this many chunks, no embedding")
     p.add_argument("--indexing", action="store_true", help="also time indexing, lab vs baseline (slow)")
     p.add_argument("--rerank-trial", action="store_true", help="also re-score the fused candidates with e5 per sentence")
     p.add_argument("--rounds", type=int, default=4, help="indexing rounds, alternating baseline and lab")
@@ -423,6 +465,11 @@ def main() -> None:
             print(f"  {side:15} p50 {lat[side]['p50_ms']:>7} ms   p95 {lat[side]['p95_ms']:>7} ms")
         print(f"  hybrid p50 / plain LangChain + Chroma p50: {lat['hybrid_p50_over_baseline_p50']} "
               f"(median of per-query ratios {lat['median_per_query_ratio']})")
+        if a.overhead_chunks:
+            ov = results["fusion_overhead"] = fusion_overhead(a.overhead_chunks, a.queries, embedder, f"latency-{a.chunks}")
+            print(f"  what hybrid adds to dense at {ov['chunks']} chunks (question terms + BM25 over every chunk + fusion): "
+                  f"p50 {ov['bm25_and_fusion']['p50_ms']} ms, p95 {ov['bm25_and_fusion']['p95_ms']} ms "
+                  f"({ov['terms_per_chunk']} terms per chunk)")
     if a.indexing:
         ix = results["indexing"] = indexing(a.chunks, a.rounds, embedder)
         print(f"\nIndexing {ix['chunks']} chunks: lab {ix['lab_chunks_per_s']}/s (per CPU-s {ix['lab_chunks_per_cpu_s']}), "
