@@ -14,6 +14,7 @@ from .tabs import judge as judge_tab
 from .tabs import rag as rag_tab
 from .tabs import runs as runs_tab
 from .tabs import sft as sft_tab
+from .tabs.runs_actions import connect_clone
 
 # The tabs in the order a learner meets them; each module has build(store, i18n, lang_state) -> dict
 # with "tab" and optionally "on_load" (fn, inputs, outputs), "relabel_plot" and "open_preset" (fn, inputs,
@@ -71,6 +72,8 @@ def build_app(store: RunStore | None = None, lang: str = "ja", workshop=None) ->
             connect_home(by_module[home_tab], by_tab, tabs)
         if dedup_tab in by_module:
             connect_kept_corpus(by_module[dedup_tab], by_tab, tabs)
+        if runs_tab in by_module:
+            connect_clone(by_module[runs_tab], by_tab, tabs)
 
         lang_radio.change(*language_switch(i18n, lang_radio, lang_state, parts), show_progress="hidden")
         for part in parts:

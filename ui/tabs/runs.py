@@ -29,6 +29,7 @@ from lab.threads import start_thread
 
 from ..i18n import I18n
 from ..live import overlay_figure
+from . import runs_actions
 
 TEXT = {
     "runs_tab": ("Runs", "実行一覧"),
@@ -125,6 +126,7 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
                 log_y = i18n.bind(gr.Checkbox(label=t("runs_log_y"), value=False), "runs_log_y")
         overlay = gr.Plot(overlay_figure({}, "loss", hint=i18n.t("overlay_hint"), no_values=i18n.t("overlay_no_values")),
                           elem_id="runs-plot", show_label=False)
+        compare_btn, compare_config, compare_metrics = runs_actions.build_compare(i18n)
         with gr.Accordion(t("detail"), open=False, elem_id="runs-detail-accordion") as acc:
             i18n.bind(acc, "detail")
             with gr.Row():
@@ -133,6 +135,7 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
                 report_btn = i18n.bind(gr.Button(t("report"), scale=0, elem_id="runs-report"), "report", "value")
                 cancel_btn = i18n.bind(gr.Button(t("cancel"), variant="stop", scale=0, elem_id="runs-cancel"), "cancel", "value")
                 delete_btn = i18n.bind(gr.Button(t("delete"), variant="stop", scale=0, elem_id="runs-delete"), "delete", "value")
+            actions = runs_actions.build_actions(i18n)
             i18n.bind(gr.Markdown(t("family_title")), "family_title", "value")
             family_plot = gr.Plot(family_figure({}), elem_id="runs-family", show_label=False)
             with gr.Row():
@@ -241,7 +244,11 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
         return refresh_all([i for i in selected or [] if i != run_id], None)
 
     delete_btn.click(delete, [detail_dd, compare], [table, compare, detail_dd], api_name="delete_run")
-    return {"tab": tab, "on_load": (refresh_all, [compare, detail_dd], [table, compare, detail_dd]),
+    runs_actions.wire_actions(actions, store, i18n, detail_dd, lang_state,
+                              (refresh_all, [compare, detail_dd], [table, compare, detail_dd]))
+    compare_btn.click(lambda selected: runs_actions.compare_frames(store, selected), [compare],
+                      [compare_config, compare_metrics], api_name="compare_runs")
+    return {"tab": tab, "actions": actions, "store": store, "i18n": i18n, "detail": detail_dd, "lang_state": lang_state, "on_load": (refresh_all, [compare, detail_dd], [table, compare, detail_dd]),
             "relabel_plot": (lambda run_id, selected, name, log_on, lang_: (show_family(run_id, lang_),
                                                                              draw(selected, name, log_on, lang_)),
                              [detail_dd, compare, metric, log_y, lang_state], [family_plot, overlay])}
