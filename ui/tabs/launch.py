@@ -19,6 +19,7 @@ from lab.dist.plan_memory import plan_memory
 from lab.dist.plan_parallel import plan_parallel
 from lab.errors import UserError
 from lab.jobs import submit
+from lab.names import check_name, inside
 from lab.paths import workspace
 from lab.presets import dump_spec, find_preset, list_presets, read_yaml, validate
 from lab.runs import RunStore
@@ -316,7 +317,7 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
                 raise UserError("preset name: use letters, digits, '-', '_' or '.'")
             folder = workspace() / "presets"
             folder.mkdir(parents=True, exist_ok=True)
-            (folder / f"{name}.yaml").write_text(dump_spec(spec), encoding="utf-8")
+            inside(folder, f"{check_name(name, 'preset name')}.yaml", "preset name").write_text(dump_spec(spec), encoding="utf-8")
         except UserError as e:
             return f"⚠ {e}", gr.skip()
         return "", gr.update(choices=_training_presets(), value=name)
