@@ -24,13 +24,14 @@ from . import cpu_share, run_queue
 from .context import RunContext
 from .errors import UserError
 from .jobs import job_module
+from .paths import scrub
 from .runs import Run, now
 
 EXIT_OK, EXIT_FAILED, EXIT_USER, EXIT_CANCELLED = 0, 1, 2, 130
 
 
 def one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
+    text = scrub(str(exc)).strip().splitlines()  # a participant's page never names a server folder
     return f"{type(exc).__name__}: {text[0][:300]}" if text else type(exc).__name__
 
 

@@ -7,6 +7,7 @@ import threading
 from collections import OrderedDict
 from typing import Iterator
 
+from ..paths import scrub
 from ..threads import start_thread
 from . import utf8
 from .load import load_causal_lm, resolve_model
@@ -84,7 +85,8 @@ def _generate(name: str, messages: list[dict], out: queue.Queue, tag, max_new_to
                            logits_processor=[utf8.utf8_processor(tokenizer, model)],
                            stopping_criteria=StoppingCriteriaList([_Halt()]))
     except Exception as e:  # noqa: BLE001 - shown in the chat instead of killing the UI
-        out.put((tag, f"⚠ {type(e).__name__}: {str(e).splitlines()[0][:200]}" if str(e) else type(e).__name__))
+        text = scrub(str(e))  # no server folder in a participant's chat
+        out.put((tag, f"⚠ {type(e).__name__}: {text.splitlines()[0][:200]}" if text else type(e).__name__))
         out.put((tag, None))
 
 
