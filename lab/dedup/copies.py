@@ -306,6 +306,25 @@ def _star_pairs(v: Verified, groups: Groups, flat: np.ndarray, ptr: np.ndarray, 
     keep = np.flatnonzero(linked)
     s_star, s_lo, s_hi, s_sim = star[left[keep]], lo[keep], hi[keep], sims[keep]
     order = np.lexsort((s_hi, s_lo, s_star))
-    s_star, rows = s_star[order], list(zip(s_lo[order].tolist(), s_hi[order].tolist(), s_sim[order].tolist()))
-    bounds = np.searchsorted(s_star, np.arange(len(sizes) + 1))
-    return [rows[bounds[i]:bounds[i + 1]] for i in range(len(sizes))]
+    table = (s_lo[order], s_hi[order], s_sim[order])
+    bounds = np.searchsorted(s_star[order], np.arange(len(sizes) + 1)).tolist()
+    return [PairSlice(table, bounds[i], bounds[i + 1]) for i in range(len(sizes))]
+
+
+class PairSlice:
+    """One star's verified pairs as (a, b, similarity) tuples, read from arrays shared by all stars:
+    a million documents of copies have millions of pairs, too many to hold as Python tuples."""
+    __slots__ = ("table", "start", "end")
+
+    def __init__(self, table: tuple, start: int, end: int):
+        self.table, self.start, self.end = table, start, end
+
+    def __len__(self) -> int:
+        return self.end - self.start
+
+    def __iter__(self):
+        a, b, s = (x[self.start:self.end].tolist() for x in self.table)
+        return iter(zip(a, b, s))
+
+    def __eq__(self, other) -> bool:
+        return list(self) == list(other)
