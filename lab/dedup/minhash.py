@@ -66,7 +66,8 @@ def hash_batch(texts: list[str], ngram: int, unit: str, num_perm: int, seed: int
 
 
 class ShingleStore:
-    """Shingle hash sets of all documents, on disk, one file per batch."""
+    """Shingle hash sets on disk, one file per batch; a row per distinct text (the job hashes each text
+    once, whatever its number of copies), numbered like the signature rows."""
 
     def __init__(self, folder: Path, cache_bytes: int = 32 << 20):
         self.folder = Path(folder)
