@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from tests.e2e.conftest import REPO, LabServer, screenshot
-from tests.e2e.test_workshop_ui import USERS, login
+from tests.e2e.test_workshop_ui import login
 
 pytestmark = pytest.mark.e2e
 

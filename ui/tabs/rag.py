@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import html
 import json
-from pathlib import Path
 
 import gradio as gr
 import pandas as pd
@@ -19,7 +18,7 @@ from lab.endpoints import pasted_key
 from lab.errors import UserError
 from lab.jobs import submit
 from lab.kinds import model_kinds
-from lab.paths import confined, workspace
+from lab.paths import confined
 from lab.presets import find_preset, read_yaml, validate, validation_error_line
 from lab.rag.chain import CITATION, DEFAULT_PROMPT, cited_numbers
 from lab.rag.spec import BUNDLED_EMBEDDERS
