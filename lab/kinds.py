@@ -5,7 +5,8 @@ writes, what it reads (lineage) and how the HTML report shows its samples.
 
 Readers: lab/spec.py (the JobSpec union, `kind:` values), lab/jobs.py (kind → job module),
 lab/lineage.py (inputs), lab/report.py (samples), lab/runs.py (which runs resume and hold a model),
-ui/tabs/home.py (the tab that opens a preset). Adding a kind: README, "Add a job kind"."""
+ui/tabs/home.py (the tab that opens a preset), the SFT and DPO tabs (the kinds they show), the RAG
+tab's model list. Adding a kind: README, "Add a job kind"."""
 from __future__ import annotations
 
 import importlib
