@@ -175,3 +175,14 @@ def test_downsample_keeps_ends_and_spikes():
 def test_training_figure_has_a_trace_per_metric():
     fig = training_figure({"loss": [(1, 2.0), (2, 1.0)], "eval_loss": [(2, 1.5)], "learning_rate": [(1, 0.1)]})
     assert sorted(t.name for t in fig.data) == ["eval_loss", "learning_rate", "loss"]
+
+
+def test_the_runs_tab_table_is_newest_first_with_each_runs_kind(three_kinds):
+    from ui.tabs.runs import runs_table
+    store, rag, dedup, sft = three_kinds
+    status = json.loads(sft.status_path.read_text())
+    del status["kind"]  # a run from before status.json held its kind: job.yaml says it
+    sft.status_path.write_text(json.dumps(status))
+    table = runs_table(RunStore())
+    assert list(table["run"]) == [rag.id, dedup.id, sft.id]
+    assert list(table["kind"]) == ["rag_index", "dedup", "sft"]
