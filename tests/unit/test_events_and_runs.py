@@ -158,10 +158,14 @@ def test_a_run_made_before_kind_and_time_were_in_status_json_falls_back_to_job_y
     assert [(r["run_id"], r["kind"]) for r in json.loads(capsys.readouterr().out)] == [(old.id, "sft"), (sft.id, "sft")]
 
 
-def test_only_a_kind_that_makes_a_model_resumes(three_kinds):
-    store, rag, *_ = three_kinds
+def test_only_a_kind_that_makes_a_model_resumes(three_kinds, monkeypatch):
+    store, rag, dedup, sft = three_kinds
     with pytest.raises(UserError, match="rag_index run; only training runs resume"):
         store.resume(rag.id)
+    launched = []
+    monkeypatch.setattr(store, "launch", lambda run, resume=False: launched.append((run.id, resume)))
+    store.resume(sft.id)
+    assert launched == [(sft.id, True)] and sft.read_status()["state"] == "queued"
 
 
 def test_downsample_keeps_ends_and_spikes():
