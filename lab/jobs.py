@@ -22,6 +22,8 @@ def submit(store, spec):
     from .quota import check_submit
     check_submit(store)  # a workshop participant's disk and queued-runs quotas (lab/quota.py)
     precheck(spec)
+    from .memory_estimate import check_submit as check_memory
+    check_memory(spec)  # a run that cannot fit even the largest device is refused now, not after queueing
     return store.submit(resolve_paths(spec))
 
 

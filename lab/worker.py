@@ -20,7 +20,7 @@ import traceback
 from backends import slurm as slurm_backend
 from backends.local import process_identity
 
-from . import cpu_share, run_queue
+from . import cpu_share, memory_estimate, run_queue
 from .context import RunContext
 from .errors import UserError
 from .jobs import job_module
@@ -67,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         spec = run.load_spec()
         launch = getattr(spec, "launch", None)
+        if slot is not None:  # memory admission: the slot's free memory now, against the spec's estimate
+            memory_estimate.check_slot(spec, slot.device)
         if slot is not None and slot.cuda_visible_devices:
             # Pinned to the slots' GPUs before torch sees CUDA; a launcher's ranks inherit it.
             os.environ["CUDA_VISIBLE_DEVICES"] = slot.cuda_visible_devices
