@@ -182,9 +182,14 @@ def cmd_models(args) -> int:
         print(f"building the tokenizer and the initial model in {models_dir() / 'tiny-init'}", file=sys.stderr)
         tiny.build_init_model(models_dir() / "tiny-init")
         store = _store(args)
-        run = store.submit(tiny.bootstrap_spec(args.steps))
-        print(f"pre-training the tiny model: run {run.id}", file=sys.stderr)
-        status = follow(store, run.id)
+        previous = None
+        for stage in tiny.bootstrap_stages(args.steps):
+            run = store.submit(stage(previous))
+            print(f"pre-training the tiny model: run {run.id}", file=sys.stderr)
+            status = follow(store, run.id)
+            if status.get("state") != "succeeded":
+                break
+            previous = run.id
         if status.get("state") == "succeeded":
             print(f"tiny model ready: {tiny.tiny_dir()}")
         else:
@@ -229,7 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     m = sub.add_parser("models", help="the embedded tiny model")
     m.add_argument("action", choices=["bootstrap", "list"])
     m.add_argument("--force", action="store_true")
-    m.add_argument("--steps", type=int, default=600, help="bootstrap: pre-training steps")
+    m.add_argument("--steps", type=int, default=None, help="bootstrap: pre-training steps (default: the preset's)")
     m.add_argument("--runs-dir")
     m.set_defaults(func=cmd_models)
     for module in FEATURE_COMMANDS:

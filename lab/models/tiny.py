@@ -1,19 +1,45 @@
-"""The embedded default model: a byte-level BPE tokenizer trained on the bundled corpus and a small
+"""The embedded default model: a tokenizer trained on the bundled texts and a small
 Llama-architecture model with a ChatML chat template, pre-trained by the lab's own `pretrain` job.
-Deterministic: the same corpus and seed give the same tokenizer and initial weights."""
+Deterministic: the same corpus and seed give the same tokenizer and initial weights.
+
+Why it looks the way it does (bench/embedded_model.py measures each point):
+- The tokenizer is character-level BPE: every character of the bundled texts is a token of its own
+  (then merges), and only characters never seen fall back to byte tokens (<0xE3> …). The byte tokens
+  are suppressed in the generation config, so the model can only write whole characters — never a
+  byte sequence that fails to decode as UTF-8 ("�").
+- Bootstrap is two `pretrain` runs: the bundled corpus and RAG documents as plain text, then a
+  reading task built from the RAG documents (passages, a question from the bundled reading set, an
+  answer that quotes the passage, in the RAG chat's own prompt; the question alone gets "資料からは
+  分かりません"), so the base model answers from retrieved text and "with vs without retrieval"
+  differs. At this size that is memorising the bundled questions, not reading in general."""
 from __future__ import annotations
 
 import json
+import random
 import shutil
 from pathlib import Path
 
 from ..paths import SAMPLES_DIR, models_dir
 
 CORPUS = SAMPLES_DIR / "pretrain_corpus.jsonl"
-TOKENIZER_TEXTS = (CORPUS, SAMPLES_DIR / "sft_ja.jsonl", SAMPLES_DIR / "sft_alpaca_ja.jsonl")
+READING = SAMPLES_DIR / "rag_reading_ja.jsonl"
+RAG_DOCS = SAMPLES_DIR / "rag_docs"
+# every bundled text, so each character a lesson shows is a whole token
+TOKENIZER_TEXTS = (CORPUS, SAMPLES_DIR / "sft_ja.jsonl", SAMPLES_DIR / "sft_alpaca_ja.jsonl", SAMPLES_DIR / "dpo_ja.jsonl",
+                   SAMPLES_DIR / "kto_ja.jsonl", SAMPLES_DIR / "hh_ja.jsonl", SAMPLES_DIR / "judge_questions_ja.jsonl",
+                   SAMPLES_DIR / "rag_qa.jsonl", READING)
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+BYTE_TOKENS = [f"<0x{b:02X}>" for b in range(256)]
 VOCAB_SIZE = 4096
 SEED = 1234
+BOOTSTRAP_CORPUS = "bootstrap_corpus.jsonl"  # written into tiny-init/: the corpus + the RAG documents
+READING_CORPUS = "reading_corpus.jsonl"  # written into tiny-init/: the reading task, as chat text
+READING_PASSAGES = 2  # chunks shown per reading example (the gold one among them)
+READING_COPIES = 3  # each question with different distractors and positions
+NO_DOCUMENTS = "資料からは分かりません。"  # the RAG prompt's own answer when nothing supports one
+# the reading stage: whole examples (no packing), a few epochs over them
+READING_TRAIN = ["train.max_steps=184", "train.packing=false", "train.max_length=512", "train.per_device_train_batch_size=8",
+                 "train.learning_rate=0.002", "train.warmup_steps=10"]
 
 # ChatML with {% generation %} markers, so TRL's assistant_only_loss can mask everything but the
 # assistant's turns (the end-of-turn token included, so the model learns to stop).
@@ -33,41 +59,67 @@ MODEL_SHAPE = dict(hidden_size=192, intermediate_size=512, num_hidden_layers=4, 
                    tie_word_embeddings=True)
 
 
+_NOT_TEXT = {"id", "lang", "source", "kind", "split", "role", "category", "label", "question_id"}
+
+
+def _strings(value, key: str = ""):
+    if key in _NOT_TEXT:
+        return
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _strings(v, k)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v, key)
+
+
 def _texts():
     for path in TOKENIZER_TEXTS:
         if not path.exists():
             continue
         for line in path.read_text(encoding="utf-8").splitlines():
-            if not line.strip():
-                continue
-            record = json.loads(line)
-            if "text" in record:
-                yield record["text"]
-            for m in record.get("messages", []):
-                yield m["content"]
-            for key in ("instruction", "input", "output"):
-                if record.get(key):
-                    yield record[key]
+            if line.strip():
+                yield from _strings(json.loads(line))
+    for path in sorted(RAG_DOCS.iterdir()) if RAG_DOCS.exists() else ():
+        if path.is_file():
+            yield path.read_text(encoding="utf-8", errors="replace")
 
 
 def build_tokenizer():
+    """Character-level BPE with byte fallback: all characters of the bundled texts, then merges up to
+    VOCAB_SIZE, then the 256 byte tokens for anything else a user types."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=VOCAB_SIZE, special_tokens=SPECIAL_TOKENS, min_frequency=2,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
-    tok.train_from_iterator(_texts(), trainer=trainer)
+    texts = list(_texts())
+    alphabet = sorted({c for text in texts for c in text if c == "\n" or not c.isspace()} - {"\ufffd"})
+    tok = Tokenizer(models.BPE(byte_fallback=True))
+    # spaces become "▁" and start a word (English); Japanese runs are words of their own
+    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="never")
+    tok.decoder = decoders.Sequence([decoders.Replace("\u2581", " "), decoders.ByteFallback(), decoders.Fuse()])
+    trainer = trainers.BpeTrainer(vocab_size=VOCAB_SIZE - len(BYTE_TOKENS), special_tokens=SPECIAL_TOKENS, min_frequency=2,
+                                  initial_alphabet=alphabet, limit_alphabet=len(alphabet) + 16, show_progress=False)
+    tok.train_from_iterator(texts, trainer=trainer)
+    # the byte tokens are ordinary vocabulary (not special: decoding must not drop them)
+    state = json.loads(tok.to_str())
+    vocab = state["model"]["vocab"]
+    for piece in BYTE_TOKENS:
+        vocab.setdefault(piece, len(vocab))
+    tok = Tokenizer.from_str(json.dumps(state))
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>",
                                    bos_token=None, unk_token=None, model_max_length=MODEL_SHAPE["max_position_embeddings"])
     fast.chat_template = CHAT_TEMPLATE
     return fast
 
 
+def byte_token_ids(tokenizer) -> list[int]:
+    return tokenizer.convert_tokens_to_ids(BYTE_TOKENS)
+
+
 def build_init_model(out_dir: Path) -> Path:
-    """Tokenizer + randomly initialised model, saved as safetensors in `out_dir`."""
+    """Tokenizer + randomly initialised model (safetensors) + the bootstrap corpus, in `out_dir`."""
     import torch
     from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
 
@@ -76,15 +128,80 @@ def build_init_model(out_dir: Path) -> Path:
     config = LlamaConfig(vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id,
                          eos_token_id=tokenizer.eos_token_id, bos_token_id=None, **MODEL_SHAPE)
     model = LlamaForCausalLM(config)
+    # suppress_tokens: only whole characters come out (the byte tokens exist for reading user text)
     model.generation_config = GenerationConfig(eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
-                                               do_sample=True, temperature=0.7, top_p=0.9, max_new_tokens=128)
+                                               do_sample=True, temperature=0.7, top_p=0.9, max_new_tokens=128,
+                                               suppress_tokens=byte_token_ids(tokenizer))
     tmp = out_dir.with_name(out_dir.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(tmp, safe_serialization=True)
     tokenizer.save_pretrained(tmp)
+    write_bootstrap_corpus(tmp / BOOTSTRAP_CORPUS)
+    write_reading_corpus(tmp / READING_CORPUS, tokenizer)
     shutil.rmtree(out_dir, ignore_errors=True)
     tmp.rename(out_dir)
     return out_dir
+
+
+# ---- the bootstrap corpus: bundled text + a reading task from the RAG documents -----------------
+def reading_items(split: str | None = "train") -> list[dict]:
+    rows = [json.loads(line) for line in READING.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [r for r in rows if split is None or r.get("split", "train") == split]
+
+
+def _rag_chunks():
+    from ..rag.chunking import split_documents
+    from ..rag.loaders import load_documents
+    from ..rag.spec import ChunkingSpec
+
+    chunking = ChunkingSpec()
+    return split_documents(load_documents(RAG_DOCS).documents, chunking.size, chunking.overlap)
+
+
+def reading_conversations(seed: int = SEED) -> list[list[dict]]:
+    """Passages (the one holding the answer among others), the question in the RAG chat's prompt, and
+    the reference answer citing the passage's number."""
+    from ..rag.chain import rag_messages
+    from ..rag.retrieve import Hit
+
+    rng = random.Random(seed)
+    chunks = _rag_chunks()
+    out = []
+    for item in reading_items("train"):
+        holding = [c for c in chunks if c.source == item["source"] and item["span"] in c.text]
+        if not holding:
+            continue
+        others = [c for c in chunks if item["span"] not in c.text]
+        for _ in range(READING_COPIES):
+            shown = rng.sample(others, READING_PASSAGES - 1)
+            where = rng.randrange(READING_PASSAGES)
+            shown.insert(where, rng.choice(holding))
+            hits = [Hit(rank=i + 1, source=c.source, chunk_id=c.id, score=0.0, text=c.text, title=c.title)
+                    for i, c in enumerate(shown)]
+            answer = item["answer"].strip()
+            answer = answer[:-1] + f"[{where + 1}]。" if answer.endswith("。") else answer + f" [{where + 1}]"
+            out.append(rag_messages(item["question"], hits) + [{"role": "assistant", "content": answer}])
+        out.append([{"role": "user", "content": item["question"]}, {"role": "assistant", "content": NO_DOCUMENTS}])
+    rng.shuffle(out)
+    return out
+
+
+def _write_texts(path: Path, texts: list[str]) -> Path:
+    random.Random(SEED).shuffle(texts)
+    with path.open("w", encoding="utf-8") as f:
+        for text in texts:
+            f.write(json.dumps({"text": text}, ensure_ascii=False) + "\n")
+    return path
+
+
+def write_bootstrap_corpus(path: Path) -> Path:
+    rows = [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    texts = [r["text"] for r in rows if r.get("text")] + [c.text for c in _rag_chunks()]
+    return _write_texts(path, texts)
+
+
+def write_reading_corpus(path: Path, tokenizer) -> Path:
+    return _write_texts(path, [tokenizer.apply_chat_template(conv, tokenize=False) for conv in reading_conversations()])
 
 
 def tiny_dir() -> Path:
@@ -95,7 +212,17 @@ def is_built() -> bool:
     return (tiny_dir() / "model.safetensors").exists()
 
 
-def bootstrap_spec(max_steps: int = 600):
-    """The pre-training job that turns tiny-init into tiny (also presets/pretrain-tiny.yaml)."""
+def bootstrap_stages(max_steps: int | None = None) -> list:
+    """The two pre-training runs that turn tiny-init into tiny, each a function of the previous run's
+    id: presets/pretrain-tiny.yaml on the corpus, then the reading task from that run (exported)."""
     from ..presets import load_preset
-    return load_preset("pretrain-tiny", [f"train.max_steps={max_steps}", f"export_to={tiny_dir()}"])
+    init = models_dir() / "tiny-init"
+
+    def corpus(_previous):
+        steps = [f"train.max_steps={max_steps}"] if max_steps else []
+        return load_preset("pretrain-tiny", [f"dataset.path={init / BOOTSTRAP_CORPUS}", *steps])
+
+    def reading(previous):
+        return load_preset("pretrain-tiny", [f"model.name=run:{previous}", f"dataset.path={init / READING_CORPUS}",
+                                             *READING_TRAIN, f"export_to={tiny_dir()}"])
+    return [corpus, reading]

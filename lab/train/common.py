@@ -163,7 +163,9 @@ def fit(trainer, tokenizer, ctx, output_dir: Path, has_eval: bool, lora, load_ba
         ctx.emit("log", message=f"resuming from {resume_from}" if resume_from else "no checkpoint found: starting over")
     trainer.train(resume_from_checkpoint=resume_from)
     import resource
-    ctx.emit("metric", step=trainer.state.global_step, peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    ctx.emit("metric", step=trainer.state.global_step, peak_rss_mb=usage.ru_maxrss / 1024,
+             cpu_s=round(usage.ru_utime + usage.ru_stime, 1))  # the worker's CPU time (wall time hides a busy box)
     if ctx.cancel_requested():
         return {"stopped_at_step": trainer.state.global_step}
     if has_eval:

@@ -21,7 +21,7 @@ def test_sharded_two_ranks_save_a_whole_adapter_that_loads_and_chats(tiny_worksp
     if "launch.zero_stage=3" in sharding:
         pytest.importorskip("deepspeed")
     sets = [x for s in sharding for x in ("--set", s)]
-    proc = lab("run", "presets/sft-tiny.yaml", *sets, "--set", "launch.nproc_per_node=2",
+    proc = lab("run", "presets/sft-tiny.yaml", *sets, "--set", "method=lora", "--set", "launch.nproc_per_node=2",
                "--set", "train.max_steps=2", "--set", "train.eval_strategy=no",
                "--set", "train.save_strategy=no", "--json", workspace=tiny_workspace, timeout=900)
     assert proc.returncode == 0, proc.stderr[-2000:]

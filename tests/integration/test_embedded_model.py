@@ -1,0 +1,110 @@
+"""The embedded tiny model teaches something on a laptop: its text never carries a broken character,
+SFT makes it answer its own training questions, DPO makes it prefer the chosen answers of held-out
+pairs, and a RAG answer quotes the retrieved passage.
+
+SLOW, on purpose: one run of presets/sft-tiny.yaml exactly as shipped (the course's ch. 11 preset) and
+one dpo-tiny from it are shared by every test of this module (module-scoped fixture); the RAG test
+builds the bundled index once. The figures themselves are printed by bench/embedded_model.py."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO, lab
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def module_workspace(tmp_path_factory, tiny_models_dir):
+    ws = tmp_path_factory.mktemp("embedded") / "ws"
+    (ws / "runs").mkdir(parents=True)
+    (ws / "models").symlink_to(tiny_models_dir)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LAB_WORKSPACE", str(ws))
+        yield ws
+
+
+def _result(proc) -> dict:
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def sft_and_dpo_runs(module_workspace):
+    """One shipped sft-tiny run and one dpo-tiny run from it (the slow part of this module)."""
+    sft = _result(lab("run", "presets/sft-tiny.yaml", "--json", workspace=module_workspace, timeout=1200))
+    dpo = _result(lab("run", "presets/dpo-tiny.yaml", "--set", f"model.name=run:{sft['run_id']}", "--json",
+                      workspace=module_workspace, timeout=1200))
+    return f"run:{sft['run_id']}", f"run:{dpo['run_id']}"
+
+
+def test_the_tokenizer_keeps_every_bundled_character_whole_and_a_chat_template(module_workspace, tiny_models_dir):
+    from transformers import AutoTokenizer, GenerationConfig
+
+    from lab.models import tiny
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_models_dir / "tiny")
+    byte_ids = set(tiny.byte_token_ids(tokenizer))
+    text = "".join(tiny._texts())
+    assert not byte_ids & set(tokenizer(text)["input_ids"]), "a bundled character fell back to bytes"
+    assert byte_ids <= set(GenerationConfig.from_pretrained(tiny_models_dir / "tiny").suppress_tokens)
+    rare = "𠮷"  # not in the bundled texts: bytes in, the same character out
+    assert tokenizer.decode(tokenizer(rare)["input_ids"]) == rare
+    chat = [{"role": "user", "content": "こんにちは"}, {"role": "assistant", "content": "はい。"}]
+    masks = tokenizer.apply_chat_template(chat, tokenize=True, return_dict=True, return_assistant_tokens_mask=True)["assistant_masks"]
+    assert any(masks) and not all(masks)
+
+
+def test_two_hundred_replies_sampled_at_temperature_one_carry_no_replacement_character(module_workspace):
+    from lab.models.embedded_checks import fffd_count
+
+    assert fffd_count("tiny", 200, temperature=1.0) == 0
+
+
+def test_a_streamed_chat_never_shows_a_broken_character_and_the_process_exits_cleanly(module_workspace):
+    """Also a reader that walks away mid-reply: its generate thread must not outlive the interpreter
+    ("terminate called without an active exception")."""
+    script = (
+        "import sys\n"
+        "from lab.models.chat import stream_reply, stream_many\n"
+        "seen = list(stream_reply('tiny', [{'role': 'user', 'content': '日本の首都はどこですか？'}], max_new_tokens=48, temperature=1.0))\n"
+        "assert seen and not any('\\ufffd' in s for s in seen), seen\n"
+        "g = stream_many(['tiny', 'tiny'], [[{'role': 'user', 'content': '富士山について教えて'}]] * 2, max_new_tokens=200, temperature=1.0)\n"
+        "next(g)\n"
+        "g.close()\n"
+        "sys.stdout.write('ok')\n")
+    proc = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "LAB_WORKSPACE": str(module_workspace)})
+    assert proc.returncode == 0 and proc.stdout.endswith("ok"), proc.stderr[-2000:]
+    assert "terminate called" not in proc.stderr
+
+
+def test_sft_tiny_as_shipped_makes_the_model_answer_its_own_training_questions(sft_and_dpo_runs):
+    from lab.models.embedded_checks import sft_f1
+
+    sft_model, _ = sft_and_dpo_runs
+    base, trained = sft_f1("tiny"), sft_f1(sft_model)
+    assert base.mean <= 0.15, base.answers
+    assert trained.mean >= 0.5, list(zip(trained.answers, trained.references))
+
+
+def test_dpo_tiny_from_that_run_prefers_the_chosen_answers_of_held_out_pairs(sft_and_dpo_runs):
+    from lab.models.embedded_checks import dpo_reward_accuracy
+
+    sft_model, dpo_model = sft_and_dpo_runs
+    result = dpo_reward_accuracy(dpo_model, sft_model)
+    assert result.n >= 5 and result.accuracy >= 0.8, result
+
+
+def test_rag_answers_of_the_base_model_quote_the_gold_span_and_differ_without_retrieval(module_workspace):
+    from lab.models.embedded_checks import rag_span_hits
+
+    _result(lab("run", "presets/rag-index.yaml", "--set", "index=default", "--json", workspace=module_workspace, timeout=900))
+    hits = rag_span_hits("tiny", "default", splits=("train",))["train"]
+    assert hits.with_retrieval >= 0.5, [e[1:3] for e in hits.examples]
+    assert hits.with_retrieval > hits.without_retrieval
