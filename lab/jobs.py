@@ -19,8 +19,6 @@ def precheck(spec) -> None:
 
 def submit(store, spec):
     """Check a spec's inputs, pin its paths and start it: what `lab run` and every tab's Start do."""
-    from .quota import check_submit
-    check_submit(store)  # a workshop participant's disk and queued-runs quotas (lab/quota.py)
     precheck(spec)
     from .memory_estimate import check_submit as check_memory
     check_memory(spec)  # a run that cannot fit even the largest device is refused now, not after queueing

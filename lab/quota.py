@@ -1,6 +1,7 @@
 """Per-participant quotas in workshop mode: disk (runs, uploads, RAG indexes, presets: the whole of
 their workspace; `launch.py --quota-gb`, default 5) and runs waiting in the queue
-(`--max-queued-per-user`, default 3). Checked when a run is submitted and when a file is uploaded;
+(`--max-queued-per-user`, default 3). Checked when a run is made or resumed (RunStore.create and
+resume: every tab, Continue and Resume) and when a file is uploaded;
 over a quota is a one-line refusal that names what to delete, biggest first.
 
 Single-user mode has no quota. The limits reach workers and the UI as LAB_QUOTA_GB and
@@ -120,7 +121,7 @@ def _state(store, run_id: str) -> str | None:
 
 
 def check_submit(store=None) -> None:
-    """What `lab.jobs.submit` asks before a participant's run gets a folder."""
+    """What RunStore asks before a participant's run gets a folder or is resumed."""
     check_queued(store)
     check_disk()
 

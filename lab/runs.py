@@ -136,6 +136,8 @@ class RunStore:
     # ---- create and start -------------------------------------------------------------------
     def create(self, spec, parent: str | None = None) -> Run:
         from .lineage import inputs_of
+        from .quota import check_submit
+        check_submit(self)  # a workshop participant's disk and waiting-runs quotas, however the run was started
         inputs = inputs_of(spec, self.root)  # before the folder exists, so the run is not its own input
         run = Run(self.root / new_run_id(spec.kind))
         run.dir.mkdir(parents=True)
@@ -160,7 +162,9 @@ class RunStore:
         return run
 
     def resume(self, run_id: str) -> Run:
+        from .quota import check_submit
         run = self.get(run_id)
+        check_submit(self)
         status = self.status(run_id)
         if status.get("state") in ACTIVE:
             raise UserError(f"run {run_id} is still {status['state']}")

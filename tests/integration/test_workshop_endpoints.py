@@ -94,6 +94,21 @@ class RecordingEndpoint:
         self.httpd.server_close()
 
 
+class SlowStartLabServer(LabServer):
+    """The lab as the other browser/API tests start it, given longer to come up: its page is built while
+    the full suite loads a 2-core box (seen: 40 s at a load average of 18)."""
+
+    def start(self) -> "SlowStartLabServer":
+        from tests.e2e.conftest import _up
+        env = {**os.environ, "LAB_WORKSPACE": str(self.workspace), "GRADIO_ANALYTICS_ENABLED": "False", **self.env}
+        log = open(self.workspace / f"ui-{self.port}.log", "ab")
+        self.proc = subprocess.Popen([sys.executable, "launch.py", "--port", str(self.port), "--lang", "en", *self.args],
+                                     cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+        if not wait_until(lambda: _up(self.url) or self.proc.poll() is not None, 300, 0.25) or self.proc.poll() is not None:
+            raise RuntimeError(f"the lab did not start: {(self.workspace / f'ui-{self.port}.log').read_text()[-2000:]}")
+        return self
+
+
 @pytest.fixture(scope="module")
 def room(tmp_path_factory, tiny_models_dir):
     ws = tmp_path_factory.mktemp("room")
@@ -103,7 +118,7 @@ def room(tmp_path_factory, tiny_models_dir):
         f"{name},{pw},{'facilitator' if name == 'teacher' else 'participant'}\n" for name, pw in PASSWORDS.items()),
         encoding="utf-8")
     good, keyed, rogue = RecordingEndpoint().start(), RecordingEndpoint().start(), RecordingEndpoint().start()
-    server = LabServer(ws, args=("--workshop", "--users", str(users), "--quota-gb", "0.01", "--max-queued-per-user", "1",
+    server = SlowStartLabServer(ws, args=("--workshop", "--users", str(users), "--quota-gb", "0.01", "--max-queued-per-user", "1",
                                  "--endpoint", f"good={good.url}", "--endpoint", f"keyed={keyed.url},key_env=LAB_TEST_SECRET"),
                        env={"LAB_TEST_SECRET": SECRET}).start()
     yield {"server": server, "ws": ws, "good": good, "keyed": keyed, "rogue": rogue}
