@@ -109,11 +109,11 @@ class Utf8LogitsProcessor:
         size = max(vocab_size or 0, len(pieces))
         self.next_state = torch.full((N_STATES, size), DEAD, dtype=torch.long)
         for i, data in enumerate(pieces):
+            if data is None or data.isascii():  # most of a large vocabulary: only between characters
+                self.next_state[0, i] = 0
+                continue
             for s in range(N_STATES):
-                if data is None:
-                    self.next_state[s, i] = 0 if s == 0 else DEAD
-                else:
-                    self.next_state[s, i] = run(s, data)
+                self.next_state[s, i] = run(s, data)
         # ids the tokenizer does not know (a padded embedding) only between characters
         self.next_state[0, len(pieces):] = 0
         self.allowed = self.next_state != DEAD
