@@ -25,6 +25,28 @@ import sys
 from pathlib import Path
 
 
+def patient_self_check(seconds: float = 120.0) -> None:
+    """Gradio's launch() checks its own URL with one 3-second request and, if that times out, refuses
+    to start ("localhost is not accessible"). The first page build of the lab's ~1,000 components can
+    take longer on a busy machine (a room of runs, a CI box), so wait for the answer instead."""
+    import time
+
+    import httpx
+    from gradio import networking
+
+    def url_ok(url: str) -> bool:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                if httpx.head(url, timeout=max(1.0, deadline - time.monotonic()), verify=False).status_code < 500:
+                    return True
+            except httpx.TransportError:
+                time.sleep(0.5)
+        return False
+
+    networking.url_ok = url_ok
+
+
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -38,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     # Gradio recomputes a pandas summary of its last 10,000 events after every event, for a monitoring
     # page the lab does not turn on: 60-200 ms of CPU per event once a room is using the lab.
     os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", str(10**9))
+    patient_self_check()
     parser = argparse.ArgumentParser(description="Serve the LLM Lab UI")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=7860)
