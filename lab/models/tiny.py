@@ -94,7 +94,7 @@ def build_tokenizer():
     from transformers import PreTrainedTokenizerFast
 
     texts = list(_texts())
-    alphabet = sorted({c for text in texts for c in text if c == "\n" or not c.isspace()} - {"\ufffd"})
+    alphabet = sorted({c for text in texts for c in text} - {" ", "\ufffd"})  # " " becomes "▁" below
     tok = Tokenizer(models.BPE(byte_fallback=True))
     # spaces become "▁" and start a word (English); Japanese runs are words of their own
     tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="never")
