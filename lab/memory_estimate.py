@@ -10,7 +10,9 @@ imports torch).
 
 On a CPU training runs in fp32: weights are 4 bytes (a frozen LoRA base too), the activations are twice
 the 16-bit formula, and the fp32 logits (s·b·vocab·4) are held with their gradient; the process's own
-resident memory (torch, transformers, TRL, PEFT, datasets imported) is added as RUNTIME_CPU_BYTES. On a
+resident memory (torch, transformers, TRL, PEFT, datasets imported) is added as RUNTIME_CPU_BYTES. With
+padding-free packing (TRL's default for `packing: true`) the attention over the packed row adds a term
+quadratic in batch × max_length (see `estimate_settings`). On a
 GPU the CUDA context and allocator reserve are added as RUNTIME_GPU_BYTES (not measured here: no GPU).
 Preference kinds (dpo, kto) run chosen and rejected (or the KL pair) through the model together, so the
 activations are those of twice the batch; full-parameter DPO/KTO also holds a frozen reference copy.
@@ -64,6 +66,7 @@ class Settings:
     dtype: str  # the spec's model.dtype
     fp32_training: bool | None = None  # None: decided by the device (CPU: fp32; GPU: 16-bit unless asked)
     precompute_ref: bool = False
+    packed: bool = False  # padding-free packing: the batch runs as one row of batch × max_length tokens
 
 
 @dataclass
@@ -114,7 +117,16 @@ def settings_of(spec) -> Settings:
         ranks_per_node=launch.nproc_per_node if distributed else 1,
         nodes=launch.nnodes if distributed else 1,
         dtype=spec.model.dtype, fp32_training=fp32,
-        precompute_ref=bool(getattr(train, "precompute_ref_log_probs", False)))
+        precompute_ref=bool(getattr(train, "precompute_ref_log_probs", False)),
+        packed=_padding_free(train))
+
+
+def _padding_free(train) -> bool:
+    """TRL turns padding-free on for packing with its default 'bfd' strategy (SFTTrainer.__init__)."""
+    extra = train.model_extra or {}
+    if extra.get("padding_free"):
+        return True
+    return bool(getattr(train, "packing", False)) and extra.get("packing_strategy", "bfd") in ("bfd", "bfd_split")
 
 
 def trainable_lora(shape: ModelShape, r: int, targets) -> int:
@@ -175,11 +187,17 @@ def estimate_settings(s: Settings, shape: ModelShape, device: str = "cpu") -> Es
     layers = act.bytes_without_checkpointing
     if s.gradient_checkpointing:  # the kept layer inputs, plus one layer recomputed in full during backward
         layers = act.bytes_with_checkpointing + act.bytes_without_checkpointing // shape.layers
-    logits = s.max_length * s.batch * pairs * shape.vocab * 4  # fp32 logits for the loss
-    if fp32:
-        activations = 2 * layers + 2 * logits  # fp32: twice the 16-bit formula; the logits and their gradient
-    else:
-        activations = layers + logits + 4 * s.max_length * s.batch * pairs * shape.hidden  # the planner's output term
+    tokens = s.max_length * s.batch * pairs
+    # The loss upcasts the logits to fp32 whatever the training precision; at the peak of backward four
+    # such s·b·vocab tensors are alive: the logits, cross-entropy's saved log-probabilities and the
+    # gradients of both (seen on the CPU: 4.0 ± 0.3 copies at b16×512 with the tiny model's 4096 vocab).
+    logits = 4 * tokens * shape.vocab * 4
+    activations = (2 * layers if fp32 else layers) + logits  # fp32: twice the 16-bit formula
+    if s.packed:
+        # Padding-free packing makes the batch one row of N = b·s tokens with a block-diagonal mask over
+        # N×N: SDPA with a mask on the CPU materialises one layer's a·N² fp32 scores (seen on the CPU:
+        # +1.1 GiB at 16×512, +0.27 GiB at 8×512); on a GPU only the N² mask is assumed (an estimate).
+        activations += shape.heads * tokens ** 2 * 4 if cpu else tokens ** 2 * (4 if fp32 else 2)
     reference = 0
     if s.kind in ("dpo", "kto") and not lora and not s.precompute_ref:
         reference = n * (4 if fp32 else 2)  # a frozen copy of the policy

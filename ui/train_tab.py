@@ -23,6 +23,7 @@ from lab.runs import RunStore
 from lab.spec import spec_to_dict
 from lab.threads import start_thread
 
+from . import memory_note
 from .form import SpecForm
 from .i18n import I18n
 from .inspect_panel import build_inspect_panel
@@ -222,6 +223,7 @@ def build_train_tab(cfg: TrainTab, store: RunStore, i18n: I18n, lang_state: gr.S
                 command = i18n.bind(gr.Code(value=equivalent_command(str(default_path), default_data, default_data),
                                             language="shell", label=t("command"), interactive=False,
                                             elem_id=f"{p}-command"), "command")
+                memory = memory_note.component(p, default_data)
                 with gr.Row():
                     start_btn = i18n.bind(gr.Button(t("start"), variant="primary", elem_id=f"{p}-start"), "start", "value")
                     stop_btn = i18n.bind(gr.Button(t("stop"), variant="stop", elem_id=f"{p}-stop"), "stop", "value")
@@ -302,9 +304,10 @@ def build_train_tab(cfg: TrainTab, store: RunStore, i18n: I18n, lang_state: gr.S
     save_btn.click(save_preset, [save_name, base_state, *widgets], [saved_file, preset_dd, error_md])
 
     def update_command(path, base, *values):
-        return equivalent_command(path, base, form_dict(base, values))
+        data = form_dict(base, values)
+        return equivalent_command(path, base, data), memory_note.note_text(data)
 
-    gr.on([w.change for w in widgets], update_command, [path_state, base_state, *widgets], [command],
+    gr.on([w.change for w in widgets], update_command, [path_state, base_state, *widgets], [command, memory],
           show_progress="hidden")
 
     def take_upload(file):

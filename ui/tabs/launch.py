@@ -30,6 +30,7 @@ from ..form import SpecForm
 from ..i18n import I18n
 from ..live import timer_after_idle_poll, training_figure
 from ..runview import RunView
+from .. import memory_note
 from ..train_tab import COMMON_TEXT, equivalent_command, status_html
 
 TRAINING_KINDS = ("sft", "dpo", "kto", "pretrain")
@@ -180,6 +181,7 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
             with gr.Column(scale=2):
                 i18n.bind(gr.Markdown(f"**{t('launch.preview')}**"), "launch.preview", "value")
                 command = gr.Code(language="shell", label="lab run …", interactive=False, elem_id="launch-command")
+                memory = memory_note.component("launch")
                 with gr.Tabs():
                     previews = {}
                     for name in FILES:
@@ -263,11 +265,11 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
             spec = validate(data, "form")
             p = plan(spec, "runs/<RUN_ID>")
         except UserError as e:
-            return [gr.skip()] * (len(FILES) + 2) + [f"⚠ {e}"]
+            return [gr.skip()] * (len(FILES) + 3) + [f"⚠ {e}"]
         files = [p.files.get(name, "") for name in FILES]
-        return [equivalent_command(path, base, data), *files, _zip(p.files, spec), ""]
+        return [equivalent_command(path, base, data), memory_note.note_text(data), *files, _zip(p.files, spec), ""]
 
-    preview_outputs = [command, *previews.values(), download, error_md]
+    preview_outputs = [command, memory, *previews.values(), download, error_md]
     preview_inputs = [path_state, base_state, max_steps, *widgets]
     gr.on([w.change for w in widgets] + [max_steps.change], preview, preview_inputs, preview_outputs,
           show_progress="hidden")
