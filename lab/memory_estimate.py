@@ -76,6 +76,7 @@ class Estimate:
     params: int
     trainable: int
     breakdown: dict = field(default_factory=dict)  # weights, grads, optimizer, activations, runtime, total (bytes)
+    shape: ModelShape | None = None
 
     @property
     def total(self) -> int:
@@ -86,7 +87,7 @@ class Estimate:
 
     def suggestions(self, free_bytes: float, shape: ModelShape | None = None) -> list[str]:
         """Settings that, each alone, would make the run fit `free_bytes` (the spec's dotted keys)."""
-        return suggestions(self, free_bytes, shape)
+        return suggestions(self, free_bytes, shape or self.shape)
 
     def summary(self) -> str:
         b = self.breakdown
@@ -210,7 +211,7 @@ def estimate_settings(s: Settings, shape: ModelShape, device: str = "cpu") -> Es
     if cpu and s.ranks_per_node > 1:
         per_rank = {k: v * s.ranks_per_node for k, v in per_rank.items()}
     per_rank["total"] = sum(per_rank.values())
-    return Estimate(settings=s, device="cpu" if cpu else "cuda", params=n, trainable=t, breakdown=per_rank)
+    return Estimate(settings=s, device="cpu" if cpu else "cuda", params=n, trainable=t, breakdown=per_rank, shape=shape)
 
 
 def estimate(spec, device: str = "cpu", shape: ModelShape | None = None) -> Estimate:
