@@ -217,3 +217,18 @@ def test_the_same_run_id_is_each_participants_own_model(lab):
     assert theirs != mine  # bob's run:<id> is bob's model (tiny-init), not alice's cached one (tiny)
     # his other run holds the same weights: the same greedy answer (a new session: the chat keeps its history)
     assert theirs == sft_chat_reply(client(lab, "bob"), BOB_ONLY)
+
+
+# ---- 6. values that reach a generated script are checked, through the page's own API ---------------------------
+def test_a_newline_or_semicolon_for_a_slurm_field_is_refused_in_one_line(lab):
+    alice = client(lab, "alice")
+    runs_before = sorted(p.name for p in (lab["ws"] / "users" / "alice" / "runs").iterdir())
+    for field, value in (("slurm_partition", "debug\n#SBATCH --wrap=id"), ("slurm_partition", "debug; id"),
+                         ("slurm_time", "01:00:00\nid")):
+        result = alice.predict(*dedup_form(alice, executor="datatrove-slurm", methods=["minhash"], **{field: value}),
+                               api_name="/start")
+        text = json.dumps(result, ensure_ascii=False)
+        error = next((str(r) for r in (result if isinstance(result, (list, tuple)) else [result]) if "⚠" in str(r)), "")
+        assert error and "\n" not in error.strip() and "Traceback" not in text, (field, value, result)
+        assert field.removeprefix("slurm_") in error and "not allowed" in error, error
+    assert sorted(p.name for p in (lab["ws"] / "users" / "alice" / "runs").iterdir()) == runs_before
