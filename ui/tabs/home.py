@@ -112,14 +112,18 @@ COURSE = (
          (("eval-metrics", "judge", None), ("judge-pairwise", "judge", None), ("judge-single", "judge", None))),
     Step("sft", ("Ch. 11", "第 11 章"),
          ("Instruction tuning", "指示チューニング"),
-         ("Teach the model to follow instructions: chat template, LoRA, loss on the assistant's turns only.\n"
+         ("Teach the model to follow instructions: chat template, full fine-tuning (LoRA on the GPU presets), loss on the assistant's turns only.\n"
           "Then chat with the result beside the model it started from.",
-          "チャットテンプレートと LoRA を使い、アシスタントの発話だけで損失を計算して、指示に従うように学習させます。\n"
+          "チャットテンプレートと全パラメータの学習（GPU 向けプリセットでは LoRA）を使い、アシスタントの発話だけで損失を計算して、指示に従うように学習させます。\n"
           "学習後は、出発点のモデルと並べてチャットで比べます。"),
          ("loss and eval loss — both should fall; eval loss turning up while loss keeps falling is over-fitting. "
-          "The learning rate warms up, then decays along a cosine.",
+          "The learning rate warms up, then decays along a cosine. Then ask one of its training questions (「日本で一番大きい湖は"
+          "どこですか？」): the base model rambles, the tuned one answers with the reference. A few-million-parameter model "
+          "memorises; real models on a GPU generalise — ask something new and see the difference.",
           "loss と eval loss。どちらも下がるはずで、loss が下がり続けるのに eval loss が上がり始めたら過学習です。"
-          "学習率はウォームアップの後、コサインに沿って下がります。"),
+          "学習率はウォームアップの後、コサインに沿って下がります。学習後は学習データの質問（「日本で一番大きい湖はどこですか？」）を"
+          "聞いてみます。元のモデルは脈絡のない文を続け、学習後のモデルは手本どおりに答えます。数百万パラメータのモデルは丸暗記し、"
+          "GPU 上の本物のモデルは汎化します。新しい質問もして違いを確かめましょう。"),
          (("sft-tiny", "sft", None),)),
     Step("dpo", ("Ch. 12", "第 12 章"),
          ("Preference tuning", "選好チューニング"),
@@ -127,10 +131,13 @@ COURSE = (
           "or from single answers labelled good or bad (KTO); then compare with the SFT parent in the Judge tab.",
           "SFT の実行から始め、同じ指示への好ましい回答と好ましくない回答の組から学習します（DPO）。\n"
           "良い・悪いのラベルだけの回答からも学べます（KTO）。結果は評価タブで親の SFT と比べます。"),
-         ("rewards/margins and rewards/accuracies should rise; beside them, the SFT parent's eval loss — a model pulled "
-          "far from its reference forgets what SFT taught it.",
-          "rewards/margins と rewards/accuracies が上がること。並べて表示される親 SFT の eval loss にも注目します。"
-          "参照モデルから離れすぎると、SFT で覚えたことを忘れます。"),
+         ("rewards/margins and rewards/accuracies should rise (eval: pairs the policy never saw); beside them, the SFT "
+          "parent's eval loss — a model pulled far from its reference forgets what SFT taught it. In the side-by-side chat, "
+          "ask a held-out prompt such as 「LoRAとは何ですか？」: the pairs prefer a short, polite, correct answer over a "
+          "curt, rambling or wrong one.",
+          "rewards/margins と rewards/accuracies が上がること（eval は方策が見ていないペア）。並べて表示される親 SFT の "
+          "eval loss にも注目します。参照モデルから離れすぎると、SFT で覚えたことを忘れます。並べたチャットでは「LoRAとは"
+          "何ですか？」のような評価用の質問をします。ペアが教えるのは、ぶっきらぼう・冗長・誤りの回答より、短く丁寧で正しい回答です。"),
          (("dpo-tiny", "dpo", None), ("kto-tiny", "dpo", None))),
     Step("rag", ("Ch. 13", "第 13 章"),
          ("Retrieval-augmented generation", "RAG（検索拡張生成）"),
@@ -139,8 +146,12 @@ COURSE = (
           "文書を索引に入れ（密ベクトル＋日本語 BM25）、番号つきの引用を添えて答えさせます。\n"
           "検索と回答は分けて測ります。誤った回答の多くは、誤ったチャンクから始まります。"),
          ("recall@k and MRR for retrieval; context relevance, groundedness and answer relevance for each question, "
-          "with the chunks it was given.",
-          "検索の recall@k と MRR。質問ごとの文脈の関連性・根拠性・回答の関連性と、そのとき渡したチャンク。"),
+          "with the chunks it was given. In the chat, compare with and without retrieval (「富士山の高さは何メートルですか？」): "
+          "the tiny model's bootstrap trained it to read the bundled documents, so with them it quotes the answer and its "
+          "number [n]; without them it says 「資料からは分かりません。」 (it memorised those questions; it cannot read in general).",
+          "検索の recall@k と MRR。質問ごとの文脈の関連性・根拠性・回答の関連性と、そのとき渡したチャンク。チャットでは検索あり・なしを"
+          "比べます（「富士山の高さは何メートルですか？」）。tiny モデルは同梱の文書を読んで答える練習をブートストラップでしているので、資料があれば"
+          "答えを番号 [n] つきで引用し、なければ「資料からは分かりません。」と答えます（質問を丸暗記しているだけで、一般的な読解力はありません）。"),
          (("rag-index", "rag", None), ("rag-eval", "rag", None))),
     Step("dist", ("Ch. 14", "第 14 章"),
          ("Distributed training", "分散並列学習"),
