@@ -195,10 +195,11 @@ def estimate_settings(s: Settings, shape: ModelShape, device: str = "cpu") -> Es
     logits = 4 * tokens * shape.vocab * 4
     activations = (2 * layers if fp32 else layers) + logits  # fp32: twice the 16-bit formula
     if s.packed:
-        # Padding-free packing makes the batch one row of N = b·s tokens with a block-diagonal mask over
-        # N×N: SDPA with a mask on the CPU materialises one layer's a·N² fp32 scores (seen on the CPU:
-        # +1.1 GiB at 16×512, +0.27 GiB at 8×512); on a GPU only the N² mask is assumed (an estimate).
-        activations += shape.heads * tokens ** 2 * 4 if cpu else tokens ** 2 * (4 if fp32 else 2)
+        # Padding-free packing makes the batch one row of N = b·s tokens with a block-diagonal mask, and
+        # each layer's attention keeps an N×N tensor for its backward (seen on the CPU with SDPA: +1.1 GiB
+        # at 16×512 for 4 layers, about one N² fp32 tensor a layer; +0.25 GiB with gradient checkpointing,
+        # where only the recomputed layer holds one). On a GPU the same is assumed in 16-bit (unmeasured).
+        activations += tokens ** 2 * (4 if fp32 else 2) * (1 if s.gradient_checkpointing else shape.layers)
     reference = 0
     if s.kind in ("dpo", "kto") and not lora and not s.precompute_ref:
         reference = n * (4 if fp32 else 2)  # a frozen copy of the policy
