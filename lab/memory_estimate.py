@@ -312,10 +312,11 @@ def _skip(spec) -> bool:
 
 
 def _safe_estimate(spec, device: str) -> Estimate | None:
-    """None when the model's shape cannot be read (the job reports a missing model itself)."""
+    """None when the model's shape cannot be read (the job reports a missing model itself) or the
+    estimate fails for any other reason."""
     try:
         return estimate(spec, device)
-    except UserError:
+    except Exception:  # noqa: BLE001 - admission is advice: a spec it cannot read must not block the run
         return None
 
 
