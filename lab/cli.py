@@ -16,7 +16,7 @@ from .errors import UserError
 EXIT = {"succeeded": 0, "failed": 1, "cancelled": 130}
 # Subcommands that live beside their feature: each module has `register(subparsers)` that adds its
 # parser with set_defaults(func=...) (keep its top-level imports light: no torch at import time).
-FEATURE_COMMANDS: list[str] = ["lab.evals.cli", "lab.rag.cli", "lab.dist.plan_cli", "lab.train.cli"]
+FEATURE_COMMANDS: list[str] = ["lab.evals.cli", "lab.rag.cli", "lab.distributed.plan_cli", "lab.train.cli"]
 
 
 def _store(args):

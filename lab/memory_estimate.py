@@ -1,11 +1,11 @@
 """Memory admission: a training run's peak memory, estimated from its spec before it takes a slot.
 
-The numbers are the memory planner's own (lab/dist/plan_memory.py): model states from
+The numbers are the memory planner's own (lab/distributed/plan_memory.py): model states from
 `model_state_estimates` (full fine-tuning: the ZeRO paper's 16 bytes per parameter, DeepSpeed's
 estimators for ZeRO-2/3) or `lora_state_estimates` (only the trainable parameters carry fp32 weights,
 grads and Adam moments), the row picked by the spec's ZeRO stage and offload; activations from
 `activation_estimate` (Korthikanti et al. 2022) at per_device_train_batch_size × max_length, with or
-without gradient checkpointing. Parameters come from the model's config (lab/dist/model_size.py; never
+without gradient checkpointing. Parameters come from the model's config (lab/distributed/model_size.py; never
 imports torch).
 
 On a CPU training runs in fp32: weights are 4 bytes (a frozen LoRA base too), the activations are twice
@@ -25,8 +25,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 
-from .dist import plan_memory as pm
-from .dist.model_size import ModelShape, count_params, load_shape, lora_params
+from .distributed import plan_memory as pm
+from .distributed.model_size import ModelShape, count_params, load_shape, lora_params
 from .errors import UserError
 
 GIB, MIB = 2**30, 2**20
@@ -284,7 +284,7 @@ def free_bytes(device: str) -> float | None:
 
 
 def _gpu(device: str) -> dict | None:
-    from .dist.hardware import gpus
+    from .distributed.hardware import gpus
     wanted = device.removeprefix("cuda:")
     listed = gpus()
     for g in listed:
@@ -296,7 +296,7 @@ def _gpu(device: str) -> dict | None:
 def largest_device_total(device_kind: str) -> tuple[float, str] | None:
     """(bytes, name) of the biggest device of this kind here: a GPU's total memory, or all RAM."""
     if device_kind == "cuda":
-        from .dist.hardware import gpus
+        from .distributed.hardware import gpus
         listed = [g for g in gpus() if g.get("memory_gb")]
         if not listed:
             return None

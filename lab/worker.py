@@ -109,7 +109,7 @@ def slot_request(run: Run) -> tuple[str, int, str]:
     launch = getattr(spec, "launch", None)
     if launch is None or not launch.distributed:
         return needs, count, ""
-    from .dist.launch_plan import check_ranks
+    from .distributed.launch_plan import check_ranks
     slots = run_queue.devices()
     check_ranks(launch, run_queue.gpu_count(slots),
                 list(dict.fromkeys(d.removeprefix("cuda:") for d in slots if d.startswith("cuda:"))))
@@ -180,7 +180,7 @@ def first_rank_error(run: Run) -> tuple[str, bool] | None:
 
 
 def supervise(run: Run, spec, resume: bool) -> int:
-    from .dist.launch_plan import plan, write_files
+    from .distributed.launch_plan import plan, write_files
 
     p = plan(spec, run.dir, resume=resume, gpus=os.environ.get("CUDA_VISIBLE_DEVICES") or None)
     write_files(p, run.dir)

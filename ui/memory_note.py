@@ -32,7 +32,7 @@ def _device_now() -> tuple[str, float | None]:
 
 def _offline_hub_model(name: str) -> bool:
     """A Hub id whose config is not in the local cache: asking the Hub on every keystroke is not an option."""
-    from lab.dist.model_size import HUB_ID
+    from lab.distributed.model_size import HUB_ID
     from lab.models.load import resolve_model
     try:
         resolved = resolve_model(name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from lab.dist import hardware
+from lab.distributed import hardware
 from tests.gpu_fakes import TOPOLOGIES, ContextCreated, install
 
 

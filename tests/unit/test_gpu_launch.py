@@ -11,8 +11,8 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-from lab.dist import ds_check
-from lab.dist.launch_plan import plan
+from lab.distributed import ds_check
+from lab.distributed.launch_plan import plan
 from lab.presets import load_preset
 from lab.train.common import config_kwargs, distributed_args, save_model
 from tests.gpu_fakes import eight_a100, no_gpu, one_t4, two_l4  # noqa: F401 - fixtures

@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from lab import run_queue
-from lab.dist.launch_plan import check_ranks
+from lab.distributed.launch_plan import check_ranks
 from lab.errors import UserError
 from lab.presets import load_preset, read_yaml, find_preset, validate
 from lab.run_queue import RunQueue, slot_request, ticket_for

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from backends import slurm
-from lab.dist.launch_plan import plan
+from lab.distributed.launch_plan import plan
 from lab.errors import UserError
 from lab.presets import load_preset
 
@@ -57,7 +57,7 @@ def test_deepspeed_json_uses_auto_values_and_passes_deepspeeds_parser(stage):
     assert p.env["DS_ACCELERATOR"] == "cpu"
     assert p.argv[:3] == ["python", "-m", "deepspeed.launcher.runner"] and "--module" in p.argv
     pytest.importorskip("deepspeed")
-    from lab.dist import ds_check
+    from lab.distributed import ds_check
     assert ds_check.check(cfg, s.train.per_device_train_batch_size, s.train.gradient_accumulation_steps) is None
     cfg["zero_optimization"]["stage"] = 9
     assert "ValidationError" in ds_check.check(cfg, 8, 1)

@@ -7,8 +7,8 @@ from dataclasses import replace
 import pytest
 
 from lab import memory_estimate as me
-from lab.dist import plan_memory as pm
-from lab.dist.model_size import ModelShape, load_shape
+from lab.distributed import plan_memory as pm
+from lab.distributed.model_size import ModelShape, load_shape
 from lab.errors import UserError
 from lab.presets import read_yaml, validate
 

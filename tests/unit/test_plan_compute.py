@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from lab.dist.plan_compute import (GPUS, chinchilla_loss, chinchilla_optimal, gpu_spec, kaplan_optimal,
+from lab.distributed.plan_compute import (GPUS, chinchilla_loss, chinchilla_optimal, gpu_spec, kaplan_optimal,
                                    optimal_curves, plan_compute, training_flops)
 from lab.errors import UserError
 from tests.conftest import lab

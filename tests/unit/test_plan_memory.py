@@ -10,7 +10,7 @@ import textwrap
 
 import pytest
 
-from lab.dist.plan_memory import (activation_estimate, deepspeed_zero2, deepspeed_zero3, format_table,
+from lab.distributed.plan_memory import (activation_estimate, deepspeed_zero2, deepspeed_zero3, format_table,
                                   model_state_estimates, plan_memory, zero_paper_bytes_per_device)
 from lab.errors import UserError
 from tests.conftest import REPO, lab
@@ -224,7 +224,7 @@ def test_all_cold_tables_print_our_numbers(deepspeed_numbers):
 
 @pytest.mark.integration
 def test_largest_layer_of_the_tiny_model_matches_deepspeeds_model_to_params(deepspeed_numbers, tiny_models_dir):
-    from lab.dist.model_size import count_params, load_shape
+    from lab.distributed.model_size import count_params, load_shape
     counted = count_params(load_shape(str(tiny_models_dir / "tiny")))
     assert [counted.total, counted.largest_layer] == deepspeed_numbers["tiny"]
 
@@ -236,15 +236,15 @@ LLM_JP_3_1_8B = {"model_type": "llama", "num_hidden_layers": 24, "hidden_size": 
 
 
 def test_lora_counts_adapters_on_every_linear_layer_by_hand():
-    from lab.dist.model_size import ModelShape, lora_params
+    from lab.distributed.model_size import ModelShape, lora_params
     shape = ModelShape.from_mapping(LLM_JP_3_1_8B)
     # per layer: q, k, v, o are 2048→2048 (r·4096 each) and gate, up, down 2048↔7168 (r·9216 each)
     assert lora_params(shape, 32) == 24 * 32 * (4 * 4096 + 3 * 9216)
 
 
 def test_lora_needs_a_fraction_of_full_fine_tuning_memory():
-    from lab.dist.model_size import ModelShape, count_params, lora_params
-    from lab.dist.plan_memory import plan_memory
+    from lab.distributed.model_size import ModelShape, count_params, lora_params
+    from lab.distributed.plan_memory import plan_memory
     shape = ModelShape.from_mapping(LLM_JP_3_1_8B)
     counted, trainable = count_params(shape), lora_params(shape, 32)
     full = plan_memory(counted.total, counted.largest_layer)
@@ -267,7 +267,7 @@ def test_cli_lora_rank_from_the_tiny_model(tiny_workspace):
 def test_a_hub_id_works_from_the_cache_and_is_one_line_offline(tmp_path, monkeypatch):
     import huggingface_hub
     from huggingface_hub import constants
-    from lab.dist.model_size import load_shape
+    from lab.distributed.model_size import load_shape
     config = tmp_path / "config.json"
     config.write_text(json.dumps(LLM_JP_3_1_8B))
     monkeypatch.setattr(huggingface_hub, "try_to_load_from_cache", lambda repo, name: str(config))

@@ -6,7 +6,7 @@ import struct
 
 import pytest
 
-from lab.dist.model_size import KNOWN_ARCHITECTURES, ModelShape, count_params, load_shape, parse_count
+from lab.distributed.model_size import KNOWN_ARCHITECTURES, ModelShape, count_params, load_shape, parse_count
 from lab.errors import UserError
 
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from lab.dist.model_size import load_shape
-from lab.dist.plan_parallel import llama2_7b_example, plan_parallel
+from lab.distributed.model_size import load_shape
+from lab.distributed.plan_parallel import llama2_7b_example, plan_parallel
 from lab.errors import UserError
 from tests.conftest import lab
 

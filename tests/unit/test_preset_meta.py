@@ -49,7 +49,7 @@ def test_an_sft_preset_opens_in_the_form_as_itself(name):
     from lab.presets import find_preset, read_yaml
     from ui.form import SpecForm
     from ui.tabs.sft import TAB
-    from ui.train_tab import equivalent_command
+    from ui.run_panel import equivalent_command
 
     path = find_preset(name)
     data, _ = read_yaml(path)

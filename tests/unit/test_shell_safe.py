@@ -56,7 +56,7 @@ def test_the_cli_refuses_a_semicolon_from_set_in_one_line():
 
 
 def test_ordinary_values_pass_and_land_in_the_script_as_single_words(tmp_path):
-    from lab.dist.launch_plan import plan
+    from lab.distributed.launch_plan import plan
     spec = validate(sft(slurm={"partition": "gpu,gpu-long", "account": "proj_42", "time": "1-12:00:00",
                                "job_name": "sft.tiny+lora", "extra_sbatch": ["--qos=high", "--constraint=a100",
                                                                              "--mail-user=me@example.org"]},
@@ -72,7 +72,7 @@ def test_ordinary_values_pass_and_land_in_the_script_as_single_words(tmp_path):
 
 
 def test_resources_follow_the_request():
-    from lab.dist.launch_plan import plan
+    from lab.distributed.launch_plan import plan
     cpu = plan(validate(sft(), "form"), "/runs/x", python="python", cuda=False).files["job.sbatch"]
     assert "--gpus-per-node" not in cpu and "#SBATCH --cpus-per-task=2" in cpu
     assert "srun --kill-on-bad-exit=1 --ntasks-per-node=1 --cpus-per-task=2 " in cpu
@@ -119,7 +119,7 @@ def test_the_rendered_datatrove_script_keeps_to_the_checked_values(tmp_path):
 
 def test_a_participant_adds_scheduling_wishes_only(monkeypatch):
     """In workshop mode an extra sbatch option that moves files or changes what runs is the facilitator's."""
-    from lab.dist.launch_plan import plan
+    from lab.distributed.launch_plan import plan
     monkeypatch.setenv("LAB_CONFINE", "1")
     ok = validate(sft(slurm={"extra_sbatch": ["--qos=high", "--constraint=a100"]}), "form")
     assert "#SBATCH --qos=high" in plan(ok, "/runs/x", python="python", cuda=False).files["job.sbatch"]

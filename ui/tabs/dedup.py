@@ -32,7 +32,7 @@ from ..uploads import keep_upload
 from ..i18n import I18n
 from ..live import timer_after_idle_poll
 from ..runview import RunView
-from ..train_tab import equivalent_command, format_eta
+from ..run_panel import equivalent_command, format_eta
 
 P = "dedup"
 DEFAULT_PRESET = "dedup-minhash"

@@ -11,7 +11,7 @@ from lab.spec import DPOSpec
 from lab.spec_base import CPO_LOSS_TYPES, DPO_LOSS_TYPES, KTO_LOSS_TYPES
 
 from ..i18n import I18n
-from ..train_tab import TrainTab, build_train_tab, parent_series
+from ..run_panel import TrainTab, build_train_tab, parent_series
 from .dpo_losses import explain
 
 ALGORITHMS = ["dpo", "orpo", "cpo", "kto"]

@@ -34,8 +34,8 @@ from ..uploads import keep_upload
 from ..i18n import I18n
 from ..live import timer_after_idle_poll
 from ..runview import RunView
-from ..train_tab import equivalent_command as _equivalent_command
-from ..train_tab import status_html
+from ..run_panel import equivalent_command as _equivalent_command
+from ..run_panel import status_html
 
 TEXT = {
     "judge.tab": ("Judge", "評価（Judge）"),

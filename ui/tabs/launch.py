@@ -2,7 +2,7 @@
 the `launch:` block, previews the exact command and every generated file (accelerate config,
 DeepSpeed JSON, hostfile, sbatch script) before anything starts, saves it all as a preset, and
 plots the run live with per-rank step time and memory. Planners for memory (ZeRO), 3D parallelism
-and compute sit below. The worker runs what the preview shows: both come from lab.dist.launch_plan."""
+and compute sit below. The worker runs what the preview shows: both come from lab.distributed.launch_plan."""
 from __future__ import annotations
 
 import io
@@ -11,12 +11,12 @@ import zipfile
 import gradio as gr
 import plotly.graph_objects as go
 
-from lab.dist import configs, ds_check, hardware
-from lab.dist.launch_plan import plan
-from lab.dist.model_size import count_params, load_shape
-from lab.dist.plan_compute import GPUS, plan_compute
-from lab.dist.plan_memory import plan_memory
-from lab.dist.plan_parallel import plan_parallel
+from lab.distributed import configs, ds_check, hardware
+from lab.distributed.launch_plan import plan
+from lab.distributed.model_size import count_params, load_shape
+from lab.distributed.plan_compute import GPUS, plan_compute
+from lab.distributed.plan_memory import plan_memory
+from lab.distributed.plan_parallel import plan_parallel
 from lab.errors import UserError
 from lab.jobs import submit
 from lab.names import check_name, inside
@@ -31,7 +31,7 @@ from ..i18n import I18n
 from ..live import timer_after_idle_poll, training_figure
 from ..runview import RunView
 from .. import memory_note
-from ..train_tab import COMMON_TEXT, equivalent_command, status_html
+from ..run_panel import COMMON_TEXT, equivalent_command, status_html
 
 TRAINING_KINDS = ("sft", "dpo", "kto", "pretrain")
 LAUNCH_KEYS = ["launch.launcher", "launch.nproc_per_node", "launch.gpus", "launch.nnodes", "launch.node_rank",

@@ -30,7 +30,7 @@ from ..endpoint_fields import shown as shown_endpoint
 from ..i18n import I18n
 from ..live import downsample, timer_after_idle_poll
 from ..runview import RunView
-from ..train_tab import equivalent_command, status_html
+from ..run_panel import equivalent_command, status_html
 from ..uploads import keep_upload, safe_name, upload_folder
 
 TEXT = {

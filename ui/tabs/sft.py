@@ -10,7 +10,7 @@ from lab.spec import SFTSpec
 
 from ..i18n import I18n
 from ..live import PANELS
-from ..train_tab import TrainTab, build_train_tab
+from ..run_panel import TrainTab, build_train_tab
 
 TAB = TrainTab(
     prefix="sft",

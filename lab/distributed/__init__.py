@@ -1,0 +1,1 @@
+"""Distributed training: launch plans, generated launcher configs, and the memory/parallelism/compute planners."""
