@@ -1,1 +1,0 @@
-"""Distributed training: launch plans, generated launcher configs, and the memory/parallelism/compute planners."""
