@@ -132,12 +132,12 @@ COURSE = (
           "SFT の実行から始め、同じ指示への好ましい回答と好ましくない回答の組から学習します（DPO）。\n"
           "良い・悪いのラベルだけの回答からも学べます（KTO）。結果は評価タブで親の SFT と比べます。"),
          ("rewards/margins and rewards/accuracies should rise (eval: pairs the policy never saw); beside them, the SFT "
-          "parent's eval loss — a model pulled far from its reference forgets what SFT taught it. In the side-by-side chat, "
-          "ask a held-out prompt such as 「LoRAとは何ですか？」: the pairs prefer a short, polite, correct answer over a "
-          "curt, rambling or wrong one.",
+          "parent's eval loss — a model pulled far from its reference forgets what SFT taught it. The pairs prefer a short, polite, "
+          "correct answer over a curt, rambling or wrong one; on the tiny model the eval reward accuracy shows it, its chat "
+          "on new prompts does not (it only memorised).",
           "rewards/margins と rewards/accuracies が上がること（eval は方策が見ていないペア）。並べて表示される親 SFT の "
-          "eval loss にも注目します。参照モデルから離れすぎると、SFT で覚えたことを忘れます。並べたチャットでは「LoRAとは"
-          "何ですか？」のような評価用の質問をします。ペアが教えるのは、ぶっきらぼう・冗長・誤りの回答より、短く丁寧で正しい回答です。"),
+          "eval loss にも注目します。参照モデルから離れすぎると、SFT で覚えたことを忘れます。ペアが教えるのは、ぶっきらぼう・"
+          "冗長・誤りの回答より、短く丁寧で正しい回答です。tiny モデルでは eval の報酬正解率に表れますが、新しい質問へのチャットには表れません（丸暗記だけなので）。"),
          (("dpo-tiny", "dpo", None), ("kto-tiny", "dpo", None))),
     Step("rag", ("Ch. 13", "第 13 章"),
          ("Retrieval-augmented generation", "RAG（検索拡張生成）"),
@@ -146,12 +146,10 @@ COURSE = (
           "文書を索引に入れ（密ベクトル＋日本語 BM25）、番号つきの引用を添えて答えさせます。\n"
           "検索と回答は分けて測ります。誤った回答の多くは、誤ったチャンクから始まります。"),
          ("recall@k and MRR for retrieval; context relevance, groundedness and answer relevance for each question, "
-          "with the chunks it was given. In the chat, compare with and without retrieval (「富士山の高さは何メートルですか？」): "
-          "the tiny model's bootstrap trained it to read the bundled documents, so with them it quotes the answer and its "
-          "number [n]; without them it says 「資料からは分かりません。」 (it memorised those questions; it cannot read in general).",
-          "検索の recall@k と MRR。質問ごとの文脈の関連性・根拠性・回答の関連性と、そのとき渡したチャンク。チャットでは検索あり・なしを"
-          "比べます（「富士山の高さは何メートルですか？」）。tiny モデルは同梱の文書を読んで答える練習をブートストラップでしているので、資料があれば"
-          "答えを番号 [n] つきで引用し、なければ「資料からは分かりません。」と答えます（質問を丸暗記しているだけで、一般的な読解力はありません）。"),
+          "with the chunks it was given. In the chat, compare with and without retrieval (「富士山の高さは何メートルですか？」) "
+          "with a real model (an endpoint or a Hub model): the tiny model is too small to read a passage.",
+          "検索の recall@k と MRR。質問ごとの文脈の関連性・根拠性・回答の関連性と、そのとき渡したチャンク。チャットでは本物のモデル（エンドポイントや Hub のモデル）で検索あり・なしを"
+          "比べます（「富士山の高さは何メートルですか？」）。tiny モデルは小さすぎて資料を読めません。"),
          (("rag-index", "rag", None), ("rag-eval", "rag", None))),
     Step("dist", ("Ch. 14", "第 14 章"),
          ("Distributed training", "分散並列学習"),
