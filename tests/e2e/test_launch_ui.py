@@ -36,6 +36,9 @@ def test_torchrun_two_processes_preview_start_and_watch(lab_server, page):
     page.locator("button:has-text('Planners')").first.click()
     page.locator("#plan-mem-go").click()
     page.wait_for_function("() => document.querySelector('#plan-mem-out').innerText.includes('GPU GiB')")
+    page.locator("#plan-mem-lora input").fill("16")  # LoRA: only the adapter carries grads and optimizer states
+    page.locator("#plan-mem-go").click()
+    page.wait_for_function("() => document.querySelector('#plan-mem-out').innerText.includes('LoRA')")
     page.locator("button[role=tab]:has-text('3D parallelism')").first.click()
     page.locator("#plan-par-go").click()
     page.wait_for_function("() => document.querySelector('#plan-par-out').innerText.includes('DP = 2')")

@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 
 from lab.distributed import configs, ds_check, hardware
 from lab.distributed.launch_plan import plan
-from lab.distributed.model_size import count_params, load_shape
+from lab.distributed.model_size import count_params, load_shape, lora_params
 from lab.distributed.plan_compute import GPUS, plan_compute
 from lab.distributed.plan_memory import plan_memory
 from lab.distributed.plan_parallel import plan_parallel
@@ -69,6 +69,7 @@ TEXT = {
     "launch.largest": ("Largest layer parameters", "最大の層のパラメータ数"),
     "launch.gpus_per_node": ("GPUs per node", "ノードあたり GPU 数"),
     "launch.nodes": ("Nodes", "ノード数"),
+    "launch.lora_r": ("LoRA rank (0 = full fine-tuning)", "LoRA のランク（0 は全パラメータ）"),
     "launch.estimate": ("Estimate", "見積もる"),
     "launch.gpus_total": ("GPUs", "GPU 数"),
     "launch.tp": ("Tensor parallel (TP)", "テンソル並列（TP）"),
@@ -211,6 +212,8 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
                     mem_largest = i18n.bind(gr.Number(value=None, label=t("launch.largest")), "launch.largest")
                     mem_gpn = i18n.bind(gr.Number(value=8, precision=0, label=t("launch.gpus_per_node")), "launch.gpus_per_node")
                     mem_nodes = i18n.bind(gr.Number(value=1, precision=0, label=t("launch.nodes")), "launch.nodes")
+                    mem_lora = i18n.bind(gr.Number(value=0, precision=0, minimum=0, label=t("launch.lora_r"),
+                                                   elem_id="plan-mem-lora"), "launch.lora_r")
                 mem_btn = i18n.bind(gr.Button(t("launch.estimate"), elem_id="plan-mem-go"), "launch.estimate", "value")
                 mem_out = gr.Markdown(elem_id="plan-mem-out")
             with gr.Tab(t("launch.parallel")) as tab_par:
@@ -353,14 +356,19 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
     timer.tick(tick, [view_state, lang_state], [view_state, plot, status, timer], show_progress="hidden")
 
     # ---- planners -------------------------------------------------------------------------------------
-    def memory(model, params, largest, gpn, nodes):
+    def memory(model, params, largest, gpn, nodes, lora_r):
         try:
+            trainable = None
             if (model or "").strip():
-                count = count_params(load_shape(model.strip()))
+                shape = load_shape(model.strip())
+                count = count_params(shape)
                 params, largest = count.total, count.largest_layer
+                trainable = lora_params(shape, int(lora_r)) if lora_r else None
+            elif lora_r:
+                raise UserError("LoRA rank: the adapter's size comes from a model's shape: give a model")
             if not params or not largest:
                 raise UserError("give a model, or both parameter counts")
-            mp = plan_memory(int(params), int(largest), int(gpn or 1), int(nodes or 1))
+            mp = plan_memory(int(params), int(largest), int(gpn or 1), int(nodes or 1), trainable_params=trainable)
         except UserError as e:
             return f"⚠ {e}"
         gib = lambda b: f"{b / 2**30:,.2f}"  # noqa: E731
@@ -370,7 +378,7 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
         notes = "\n".join(f"- {n}" for n in mp.notes)
         return f"{int(params):,} params · largest layer {int(largest):,}\n\n" + "\n".join(rows) + "\n\n" + notes
 
-    mem_btn.click(memory, [mem_model, mem_params, mem_largest, mem_gpn, mem_nodes], [mem_out])
+    mem_btn.click(memory, [mem_model, mem_params, mem_largest, mem_gpn, mem_nodes, mem_lora], [mem_out])
 
     def parallel(model, gpus, tp, pp, micro, global_, lang_):
         try:
