@@ -44,8 +44,8 @@ def test_sft_start_watch_stop_runs_and_language(lab_server, page):
     open_lab(page, lab_server.url)
     page.locator("#sft-load").click()
     page.wait_for_function("() => document.querySelector('#sft-command').innerText.includes('presets/sft-tiny.yaml')")
-    set_field(page, "sft-f-train-max-steps", "400")
-    page.wait_for_function("() => document.querySelector('#sft-command').innerText.includes('--set train.max_steps=400')")
+    set_field(page, "sft-f-train-max-steps", "900")  # not the preset's own value, so the command shows it
+    page.wait_for_function("() => document.querySelector('#sft-command').innerText.includes('--set train.max_steps=900')")
     page.locator("#sft-start").click()
     page.wait_for_function(f"() => ({LOSS_POINTS})() >= 3", timeout=120_000)
     first = loss_points(page)
@@ -70,7 +70,7 @@ def test_sft_start_watch_stop_runs_and_language(lab_server, page):
     page.locator("#sft-save").click()
     saved = lab_server.workspace / "presets" / "my-sft.yaml"
     assert wait_until(saved.exists, 10)
-    assert "max_steps: 400" in saved.read_text()
+    assert "max_steps: 900" in saved.read_text()
 
     page.locator("#lang label", has_text="ja").click()
     page.wait_for_function("() => document.querySelector('#sft-start').innerText.includes('開始')", timeout=120_000)
