@@ -19,8 +19,10 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Annotated
 
 import yaml
+from pydantic import AfterValidator
 
 from .errors import UserError
 from .paths import confined
@@ -155,6 +157,12 @@ def check_key_env(value: str | None) -> str | None:
     if not VAR_RE.match(str(value).strip()):
         raise ValueError(f"'{value}' is not an environment variable name")
     return str(value).strip()
+
+
+# A spec field typed with these is checked by the functions above (one place for every spec that names an
+# endpoint: judge, contestants, RAG generator and RAG judge).
+EndpointURL = Annotated[str | None, AfterValidator(resolve_url)]
+KeyEnv = Annotated[str | None, AfterValidator(check_key_env)]
 
 
 # ---- the key a call carries ----------------------------------------------------------------------------

@@ -26,8 +26,8 @@ class Contestant(Strict):
     """One model that answers the questions: a model the lab can load, or an OpenAI-compatible endpoint."""
     name: str = Field(..., description="short id used in answers/<name>.jsonl and in the results")
     model: str = Field("tiny", description="tiny | run:<RUN_ID> | a folder | a Hub id; with base_url, the endpoint's model name")
-    base_url: str | None = Field(None, description="OpenAI-compatible endpoint (vLLM, Ollama, `lab serve`, …)")
-    api_key_env: str | None = Field(None, description="name of the environment variable holding the endpoint's key")
+    base_url: endpoints.EndpointURL = Field(None, description="OpenAI-compatible endpoint (vLLM, Ollama, `lab serve`, …)")
+    api_key_env: endpoints.KeyEnv = Field(None, description="name of the environment variable holding the endpoint's key")
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="0 = greedy")
     top_p: float = Field(0.95, gt=0.0, le=1.0)
     max_new_tokens: int = Field(128, ge=1, le=8192)
@@ -41,21 +41,11 @@ class Contestant(Strict):
             raise ValueError("use letters, digits, '.', '_' or '-' (it names a file)")
         return value
 
-    @field_validator("base_url")
-    @classmethod
-    def _url(cls, value: str | None) -> str | None:
-        return endpoints.resolve_url(value)  # a URL, or a facilitator endpoint's name; confined: only those
-
-    @field_validator("api_key_env")
-    @classmethod
-    def _key_env(cls, value: str | None) -> str | None:
-        return endpoints.check_key_env(value)
-
 
 class JudgeEndpoint(Strict):
-    base_url: str | None = Field(None, description="OpenAI-compatible judge, e.g. http://127.0.0.1:8000/v1; empty = a local model judges by log-probability")
+    base_url: endpoints.EndpointURL = Field(None, description="OpenAI-compatible judge, e.g. http://127.0.0.1:8000/v1; empty = a local model judges by log-probability")
     model: str | None = Field(None, description="the endpoint's model (empty = the first it lists); without base_url a model the lab can load (empty = tiny)")
-    api_key_env: str | None = Field(None, description="environment variable holding the key (OPENAI_API_KEY when set)")
+    api_key_env: endpoints.KeyEnv = Field(None, description="environment variable holding the key (OPENAI_API_KEY when set)")
     method: Literal["auto", "generate", "logprob"] = Field("auto", description="auto: generate for an endpoint, logprob for a local model")
     temperature: float = Field(0.0, ge=0.0, le=2.0)
     max_tokens: int = Field(512, ge=1, le=8192, description="length of the judge's rationale")
@@ -63,16 +53,6 @@ class JudgeEndpoint(Strict):
     max_retries: int = Field(4, ge=0, le=10, description="retries (with exponential backoff) on timeouts, 429 and 5xx")
     timeout_s: float = Field(120.0, gt=0)
     cache: bool = Field(True, description="reuse verdicts already asked with the same prompt, model and settings")
-
-    @field_validator("base_url")
-    @classmethod
-    def _url(cls, value: str | None) -> str | None:
-        return endpoints.resolve_url(value)  # a URL, or a facilitator endpoint's name; confined: only those
-
-    @field_validator("api_key_env")
-    @classmethod
-    def _key_env(cls, value: str | None) -> str | None:
-        return endpoints.check_key_env(value)
 
     @property
     def is_local(self) -> bool:

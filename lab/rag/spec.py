@@ -16,10 +16,6 @@ E5_EMBEDDER = "multilingual-e5-small-q4"  # multilingual-e5-small in 4 bits, shi
 BUNDLED_EMBEDDERS = (E5_EMBEDDER, EMBEDDED_EMBEDDER)
 
 
-def _url(value: str | None) -> str | None:
-    return endpoints.resolve_url(value)  # a URL, or a facilitator endpoint's name; confined: only those
-
-
 class ChunkingSpec(Strict):
     size: int = Field(250, ge=20, le=8000, description="characters per chunk (Japanese: about one token per character for the embedder)")
     overlap: int = Field(50, ge=0, le=4000, description="characters shared by neighbouring chunks")
@@ -72,21 +68,11 @@ class RetrievalSpec(Strict):
 class GeneratorSpec(Strict):
     """Who writes the answer: a model the lab loads (tiny, run:ID, folder, Hub id) or an OpenAI-compatible endpoint."""
     model: str = Field("tiny", description="tiny | run:<RUN_ID> | a folder | a Hub id; with base_url, the endpoint's model name")
-    base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1")
-    api_key_env: str | None = Field(None, description="environment variable holding the endpoint's key (OPENAI_API_KEY when set)")
+    base_url: endpoints.EndpointURL = Field(None, description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1")
+    api_key_env: endpoints.KeyEnv = Field(None, description="environment variable holding the endpoint's key (OPENAI_API_KEY when set)")
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="0 = greedy")
     max_new_tokens: int = Field(128, ge=1, le=8192)
     prompt: str | None = Field(None, description="template with {context} and {question}; empty = the Japanese default")
-
-    @field_validator("base_url")
-    @classmethod
-    def _check_url(cls, value: str | None) -> str | None:
-        return _url(value)
-
-    @field_validator("api_key_env")
-    @classmethod
-    def _key_env(cls, value: str | None) -> str | None:
-        return endpoints.check_key_env(value)
 
     @field_validator("prompt")
     @classmethod
@@ -104,19 +90,9 @@ class JudgeSpec(Strict):
     A local model is read by the probability it gives each score 1–5; an endpoint writes a reason
     and a score."""
     model: str | None = Field("tiny", description="a model the lab loads, or the endpoint's model; null = skip the judged views")
-    base_url: str | None = None
-    api_key_env: str | None = None
+    base_url: endpoints.EndpointURL = None
+    api_key_env: endpoints.KeyEnv = None
     max_tokens: int = Field(256, ge=1, le=8192, description="endpoint judges: length of the reason")
-
-    @field_validator("base_url")
-    @classmethod
-    def _check_url(cls, value: str | None) -> str | None:
-        return _url(value)
-
-    @field_validator("api_key_env")
-    @classmethod
-    def _key_env(cls, value: str | None) -> str | None:
-        return endpoints.check_key_env(value)
 
 
 class RagIndexSpec(Strict):
