@@ -51,15 +51,7 @@ def continued_spec(old: dict, overrides: list[str], step: int | None, source: st
 
 
 def continue_run(store, run_id: str, overrides: list[str] = ()):
-    from .runs import ACTIVE
-    from .kinds import KINDS
-    run = store.get(run_id)
-    status = store.status(run_id)
-    if status.get("state") in ACTIVE:
-        raise UserError(f"run {run_id} is still {status['state']}: wait for it to end, or stop it first")
-    kind = store.kind(run_id)
-    if kind not in KINDS or not KINDS[kind].makes_model:
-        raise UserError(f"run {run_id} is a {kind} run; only training runs continue")
+    run = store.ended_training_run(run_id, "continue")
     old = spec_to_dict(run.load_spec())
     checkpoint = last_checkpoint_of(run.dir)
     if checkpoint is None:

@@ -161,16 +161,22 @@ class RunStore:
         self.launch(run)
         return run
 
-    def resume(self, run_id: str) -> Run:
-        from .quota import check_submit
+    def ended_training_run(self, run_id: str, verb: str) -> Run:
+        """The run, if it is a training run that has ended: what resume and continue start from."""
         run = self.get(run_id)
-        check_submit(self)
         status = self.status(run_id)
         if status.get("state") in ACTIVE:
             raise UserError(f"run {run_id} is still {status['state']}")
         kind = self.kind(run_id)
         if kind not in KINDS or not KINDS[kind].makes_model:
-            raise UserError(f"run {run_id} is a {kind} run; only training runs resume")
+            raise UserError(f"run {run_id} is a {kind} run; only training runs {verb}")
+        return run
+
+    def resume(self, run_id: str) -> Run:
+        from .quota import check_submit
+        self.get(run_id)
+        check_submit(self)
+        run = self.ended_training_run(run_id, "resume")
         run.cancel_path.unlink(missing_ok=True)
         run.launcher_path.unlink(missing_ok=True)
         run.set_status(state="queued", resumed_at=now(), ended_at=None, exit_code=None, error=None, pid=None)
