@@ -52,6 +52,15 @@ def check(value, kind: str, field: str | None = None):
     return value
 
 
+def pattern(kind: str, each: str | None = None):
+    """A spec field's check, as `Annotated[str | None, shell_safe.pattern("slurm_partition")]`; with
+    `each`, a list field whose every item must match (its refusal names the item: 'option 2')."""
+    from pydantic import AfterValidator
+    if each:
+        return AfterValidator(lambda values: check_all(values, kind, each))
+    return AfterValidator(lambda value: check(value, kind))
+
+
 def check_all(values, kind: str, field: str | None = None):
     for i, value in enumerate(values or ()):
         check(value, kind, f"{field or 'item'} {i + 1}")

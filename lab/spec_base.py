@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import importlib
-from typing import ClassVar, Literal, Union
+from typing import Annotated, ClassVar, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -154,29 +154,14 @@ class PreferenceTrainArgs(TrainArgs):
 class SlurmSpec(Strict):
     """What sbatch is asked for. Every string here is written into a shell script, so each is checked
     against a strict pattern (lab/shell_safe.py): no spaces, quotes, `;`, newlines or other controls."""
-    partition: str | None = Field(None, description="None = the cluster's default partition")
-    account: str | None = None
+    partition: Annotated[str | None, shell_safe.pattern("slurm_partition")] = Field(None, description="None = the cluster's default partition")
+    account: Annotated[str | None, shell_safe.pattern("slurm_name")] = None
     time: str = Field("04:00:00", description="wall-clock limit, HH:MM:SS")
     gpus_per_node: int | None = Field(None, ge=0, description="None = one per process (nproc_per_node) when the submitting machine has a GPU, else 0; set it when the login node has none")
     cpus_per_task: int | None = Field(None, ge=1, description="CPUs of each node's task (it starts all the node's ranks); None = nproc_per_node × (1 + dataloader_num_workers)")
-    job_name: str = "lab"
-    extra_sbatch: list[str] = Field(default_factory=list, description="more '#SBATCH …' options, e.g. '--qos=high'")
+    job_name: Annotated[str, shell_safe.pattern("slurm_name")] = "lab"
+    extra_sbatch: Annotated[list[str], shell_safe.pattern("sbatch_option", each="option")] = Field(default_factory=list, description="more '#SBATCH …' options, e.g. '--qos=high'")
     node_launcher: Literal["torchrun", "accelerate"] = Field("torchrun", description="what each node runs")
-
-    @field_validator("partition")
-    @classmethod
-    def _partition_is_a_name(cls, value):
-        return shell_safe.check(value, "slurm_partition")
-
-    @field_validator("account", "job_name")
-    @classmethod
-    def _slurm_name(cls, value):
-        return shell_safe.check(value, "slurm_name")
-
-    @field_validator("extra_sbatch")
-    @classmethod
-    def _one_option_each(cls, value):
-        return shell_safe.check_all(value, "sbatch_option", "option")
 
     @field_validator("time", mode="before")
     @classmethod
@@ -192,13 +177,13 @@ class LaunchSpec(Strict):
     on this machine or across nodes (directly or through Slurm)."""
     launcher: Literal["local", "torchrun", "accelerate", "deepspeed", "slurm"] = "local"
     nproc_per_node: int = Field(1, ge=1, le=1024, description="processes (GPUs) per node")
-    gpus: str | None = Field(None, description="GPU ids to use, e.g. '0,1' (CUDA_VISIBLE_DEVICES)")
+    gpus: Annotated[str | None, shell_safe.pattern("gpu_ids")] = Field(None, description="GPU ids to use, e.g. '0,1' (CUDA_VISIBLE_DEVICES)")
     nnodes: int = Field(1, ge=1)
     node_rank: int = Field(0, ge=0)
-    master_addr: str = "127.0.0.1"
+    master_addr: Annotated[str, shell_safe.pattern("host")] = "127.0.0.1"
     master_port: int = Field(29500, ge=1, le=65535)
-    rdzv_endpoint: str | None = Field(None, description="host:port of a c10d rendezvous (instead of master address/port)")
-    hostfile: list[str] = Field(default_factory=list, description="DeepSpeed hostfile lines: 'host slots=N'")
+    rdzv_endpoint: Annotated[str | None, shell_safe.pattern("host_port")] = Field(None, description="host:port of a c10d rendezvous (instead of master address/port)")
+    hostfile: Annotated[list[str], shell_safe.pattern("hostfile_line", each="line")] = Field(default_factory=list, description="DeepSpeed hostfile lines: 'host slots=N'")
     zero_stage: Literal[0, 1, 2, 3] | None = Field(None, description="DeepSpeed ZeRO stage (None = no DeepSpeed)")
     offload_optimizer: Literal["none", "cpu"] = "none"
     offload_param: Literal["none", "cpu"] = "none"
@@ -207,31 +192,11 @@ class LaunchSpec(Strict):
     scale_accumulation: bool = Field(False, description="divide train.gradient_accumulation_steps by the number of ranks, so the global batch (and what max_steps means) stays the preset's")
     slurm: SlurmSpec = Field(default_factory=SlurmSpec)
 
-    @field_validator("master_addr")
-    @classmethod
-    def _host(cls, value):
-        return shell_safe.check(value, "host")
-
-    @field_validator("rdzv_endpoint")
-    @classmethod
-    def _host_port(cls, value):
-        return shell_safe.check(value, "host_port")
-
     @field_validator("gpus", mode="before")
     @classmethod
     def _one_gpu_id_is_a_number_in_yaml(cls, value):
         # `--set launch.gpus=3` (or `gpus: 3` in YAML) reads as the integer 3: it names GPU 3.
         return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
-
-    @field_validator("gpus")
-    @classmethod
-    def _gpu_ids(cls, value):
-        return shell_safe.check(value, "gpu_ids")
-
-    @field_validator("hostfile")
-    @classmethod
-    def _hostfile_lines(cls, value):
-        return shell_safe.check_all(value, "hostfile_line", "line")
 
     @model_validator(mode="after")
     def _coherent(self):

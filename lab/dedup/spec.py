@@ -6,9 +6,9 @@ Methods run in a fixed order, cheapest first: quality rules → exact → MinHas
 is the main one; `combine_with` switches on others in the same run (each removal keeps its reason)."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from .. import shell_safe
 from ..spec_base import PresetMeta, Strict
@@ -60,27 +60,12 @@ class DatatroveSpec(Strict):
     """The same MinHash job as a datatrove pipeline (signature → buckets → cluster → filter)."""
     workers: int = Field(1, ge=1, description="local processes for the buckets stage")
     slurm_tasks: int = Field(64, ge=1, description="Slurm export: tasks of the signature and filter stages")
-    slurm_partition: str = "cpu"
-    slurm_time: str = "04:00:00"
+    # written into sbatch scripts and a `source` line: strict patterns, no spaces, newlines or `;`
+    slurm_partition: Annotated[str, shell_safe.pattern("slurm_partition")] = "cpu"
+    slurm_time: Annotated[str, shell_safe.pattern("slurm_time")] = "04:00:00"
     slurm_cpus_per_task: int = Field(1, ge=1)
     slurm_mem_per_cpu_gb: int = Field(2, ge=1)
-    slurm_venv: str | None = Field(None, description="Slurm: `source` this venv activate script in each job (None when run from the lab: the lab's own venv)")
-
-    # written into sbatch scripts and a `source` line: strict patterns, no spaces, newlines or `;`
-    @field_validator("slurm_partition")
-    @classmethod
-    def _partition(cls, value):
-        return shell_safe.check(value, "slurm_partition")
-
-    @field_validator("slurm_time")
-    @classmethod
-    def _time(cls, value):
-        return shell_safe.check(value, "slurm_time")
-
-    @field_validator("slurm_venv")
-    @classmethod
-    def _venv(cls, value):
-        return shell_safe.check(value, "path")
+    slurm_venv: Annotated[str | None, shell_safe.pattern("path")] = Field(None, description="Slurm: `source` this venv activate script in each job (None when run from the lab: the lab's own venv)")
 
 
 class DedupSpec(Strict):
