@@ -15,6 +15,8 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+
 DAEMONS = ("munged", "slurmctld", "slurmd")
 CLIENTS = ("sbatch", "squeue", "scancel", "scontrol", "sinfo", "srun")
 PARTITION = "cpu"  # the name the lab's datatrove export asks for by default
@@ -192,3 +194,13 @@ def running_cluster(root: str | os.PathLike):
             os.environ.pop("SLURM_CONF", None)
         else:
             os.environ["SLURM_CONF"] = saved
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """A running one-node cluster for the test module (skipped, with the reason, where none can start)."""
+    reason = unavailable()
+    if reason:
+        pytest.skip(reason)
+    with running_cluster(tmp_path_factory.mktemp("slurm")) as c:
+        yield c

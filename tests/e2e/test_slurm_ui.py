@@ -8,18 +8,9 @@ import pytest
 
 from backends.local import wait_until
 from tests.e2e.conftest import LabServer, screenshot
-from tests.slurm_cluster import running_cluster, unavailable
+from tests.slurm_cluster import cluster  # noqa: F401 - the module-scoped cluster fixture
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    reason = unavailable()
-    if reason:
-        pytest.skip(reason)
-    with running_cluster(tmp_path_factory.mktemp("slurm")) as c:
-        yield c
 
 
 @pytest.fixture

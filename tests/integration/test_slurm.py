@@ -16,21 +16,12 @@ import pytest
 from backends.local import wait_until
 from lab.events import read_events
 from tests.conftest import REPO, lab
-from tests.slurm_cluster import running_cluster, unavailable
+from tests.slurm_cluster import cluster  # noqa: F401 - the module-scoped cluster fixture
 
 pytestmark = pytest.mark.integration
 
 FAST = ["--set", "train.max_steps=4", "--set", "train.eval_strategy=no", "--set", "train.save_strategy=no",
         "--set", "lora.save_merged=false"]
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    reason = unavailable()
-    if reason:
-        pytest.skip(reason)
-    with running_cluster(tmp_path_factory.mktemp("slurm")) as c:
-        yield c
 
 
 def out(proc) -> dict:
