@@ -28,11 +28,11 @@ from lab.presets import find_preset, list_presets, read_yaml, validate
 from lab.runs import RunStore
 from lab.threads import start_thread
 
-from ..uploads import keep_upload
-from ..i18n import I18n
-from ..live import timer_after_idle_poll
-from ..runview import RunView
-from ..run_panel import equivalent_command, format_eta
+from ...uploads import keep_upload
+from ...i18n import I18n
+from ...live import timer_after_idle_poll
+from ...runview import RunView
+from ...run_panel import equivalent_command, format_eta
 
 P = "dedup"
 DEFAULT_PRESET = "dedup-minhash"
