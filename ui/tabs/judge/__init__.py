@@ -28,14 +28,14 @@ from lab.presets import find_preset, list_presets, read_yaml, validate
 from lab.runs import RunStore
 from lab.threads import start_thread
 
-from ..endpoint_fields import endpoint_field, key_field
-from ..endpoint_fields import shown as shown_endpoint
-from ..uploads import keep_upload
-from ..i18n import I18n
-from ..live import timer_after_idle_poll
-from ..runview import RunView
-from ..run_panel import equivalent_command as _equivalent_command
-from ..run_panel import status_html
+from ...endpoint_fields import endpoint_field, key_field
+from ...endpoint_fields import shown as shown_endpoint
+from ...uploads import keep_upload
+from ...i18n import I18n
+from ...live import timer_after_idle_poll
+from ...runview import RunView
+from ...run_panel import equivalent_command as _equivalent_command
+from ...run_panel import status_html
 
 TEXT = {
     "judge.tab": ("Judge", "評価（Judge）"),
