@@ -22,7 +22,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from lab.evals.judge_client import EndpointChat, bounded_map  # noqa: E402
+from lab.evals.judge_client import bounded_map  # noqa: E402
+from lab.models.openai_client import EndpointChat  # noqa: E402
 from lab.evals.prompts import pairwise_prompt  # noqa: E402
 from lab.evals.questions import load_questions  # noqa: E402
 from tests.integration.test_judge_rule_server import RuleJudgeServer  # noqa: E402

@@ -18,7 +18,8 @@ import zlib
 from pathlib import Path
 from typing import Callable, Iterator
 
-from .judge_client import EndpointChat, bounded_map
+from ..models.openai_client import EndpointChat
+from .judge_client import bounded_map
 from .questions import Question
 from .spec import Contestant
 
@@ -113,8 +114,9 @@ def generate_answers(c: Contestant, questions: list[Question], answers_dir: Path
             yield record
         return
 
-    from .generation import generate, loaded_model
-    model, tokenizer = loaded_model(c.model)
+    from ..models.cache import cached_model
+    from .generation import generate
+    model, tokenizer = cached_model(c.model, keep=1)  # contestants, then the judge: one model in memory at a time
     for q in todo:
         if should_stop():
             return

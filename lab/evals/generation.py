@@ -11,22 +11,6 @@ from ..models.utf8 import final_text, utf8_processor
 from ..threads import start_thread
 
 
-_LOADED: dict[str, tuple] = {}
-
-
-def loaded_model(name: str):
-    """(model, tokenizer) in eval mode. The last model loaded stays loaded: contestants that share a
-    model (tiny at two temperatures) and a judge that is one of them load it once; another name
-    replaces it, so memory holds one model at a time."""
-    if name not in _LOADED:
-        from ..models.load import load_causal_lm
-        _LOADED.clear()
-        model, tokenizer = load_causal_lm(name)
-        model.eval()
-        _LOADED[name] = (model, tokenizer)
-    return _LOADED[name]
-
-
 @dataclass
 class Generated:
     text: str

@@ -22,10 +22,11 @@ from itertools import combinations
 from pathlib import Path
 
 from ..errors import UserError
+from ..models.openai_client import EndpointChat, Reply, ReplyCache, served_models
 from ..names import inside
 from ..paths import resolve_input, runs_dir, shown
 from .answers import answer_path, answer_turns, append_line, copy_answers, generate_answers, read_answers
-from .judge_client import EndpointChat, JudgeCache, LocalJudge, Reply, bounded_map, served_models
+from .judge_client import LocalJudge, bounded_map
 from .prompts import JudgePrompt, pairwise_prompt, single_prompt
 from .questions import Question, load_questions
 from .spec import JudgeSpec
@@ -109,9 +110,9 @@ class Judge:
             self.model_id = spec.judge.model or "tiny"
         else:
             self.local = None
-            cache = JudgeCache() if spec.judge.cache else None
+            cache = ReplyCache() if spec.judge.cache else None
             self.endpoint = EndpointChat(spec.judge.base_url, spec.judge.model, spec.judge.api_key_env,
-                                         spec.judge.timeout_s, spec.judge.max_retries, cache)
+                                         spec.judge.timeout_s, spec.judge.max_retries, cache, field="judge.base_url")
             self.model_id = self.endpoint.model
 
     @property

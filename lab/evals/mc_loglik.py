@@ -7,7 +7,7 @@ acc_norm  divides each total by the choice's length in characters first, so a lo
           punished for having more tokens to pay for."""
 from __future__ import annotations
 
-from .loglik import continuation_logprobs
+from ..models.loglik import continuation_logprobs
 
 
 def pick(logliks: list[float], choices: list[str]) -> tuple[int, int]:

@@ -4,39 +4,12 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections import OrderedDict
 from typing import Iterator
 
 from ..paths import scrub
 from ..threads import start_thread
 from . import utf8
-from .load import load_causal_lm, resolve_model
-
-_CACHE: "OrderedDict[str, tuple]" = OrderedDict()
-_CACHE_SIZE = 3
-_LOCK = threading.Lock()
-
-
-def get_model(name: str):
-    """Loaded models are a cache (rebuildable), kept for the last few. Keyed by the folder the name
-    resolves to for whoever asks (`run:<id>` is a different model for each participant), never by the
-    name typed."""
-    key = resolve_model(name)
-    with _LOCK:
-        if key in _CACHE:
-            _CACHE.move_to_end(key)
-            return _CACHE[key]
-        model, tokenizer = load_causal_lm(name)
-        model.eval()
-        _CACHE[key] = (model, tokenizer)
-        while len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
-        return model, tokenizer
-
-
-def forget(name: str) -> None:
-    with _LOCK:
-        _CACHE.pop(resolve_model(name), None)
+from .cache import cached_model
 
 
 class _QueueStreamer:
@@ -73,7 +46,7 @@ def _generate(name: str, messages: list[dict], out: queue.Queue, tag, max_new_to
             def __call__(self, input_ids, scores, **kwargs):
                 return halt is not None and halt.is_set()
 
-        model, tokenizer = get_model(name)
+        model, tokenizer = cached_model(name)
         inputs = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)
         inputs = {k: v.to(model.device) for k, v in inputs.items()}
         streamer = _QueueStreamer(tokenizer, inputs["input_ids"].shape[1], out, tag)

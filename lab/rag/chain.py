@@ -6,8 +6,8 @@ only from them and to cite the numbers it used; `sources` ties each number back 
 retrieval, side by side, to see what the documents change.
 
 Generators: a model the lab loads (tiny, run:<id>, a folder or Hub id; streamed by
-lab.models.chat) or an OpenAI-compatible endpoint (vLLM, Ollama, llama.cpp, OpenAI; streamed by the
-`openai` client). A small local model's context window is respected by shortening the chunks."""
+lab.models.chat) or an OpenAI-compatible endpoint (vLLM, Ollama, llama.cpp, OpenAI; streamed through
+lab/models/openai_client.py). A small local model's context window is respected by shortening the chunks."""
 from __future__ import annotations
 
 import queue
@@ -68,8 +68,8 @@ def plain_messages(question: str) -> list[dict]:
 # ---- fitting a small model's context window --------------------------------------------------------
 def _local_budget(generator: GeneratorSpec):
     """(count tokens of a message list, tokens available for the prompt) for a local model."""
-    from ..models import chat
-    model, tokenizer = chat.get_model(generator.model)
+    from ..models.cache import cached_model
+    model, tokenizer = cached_model(generator.model)
     limit = getattr(model.config, "max_position_embeddings", None) or 4096
     budget = limit - generator.max_new_tokens - 8
 
@@ -107,52 +107,17 @@ def fitted_messages(question: str, hits: list[Hit], generator: GeneratorSpec) ->
 
 
 # ---- streaming -------------------------------------------------------------------------------------
-def api_key_for(generator_or_judge, api_key: str | None = None) -> str:
-    """The key for this generator's or judge's endpoint (lab/endpoints.py decides, and refuses a
-    participant's own URL or environment variable at the moment of the call)."""
-    from ..endpoints import connection
-    return connection(generator_or_judge.base_url, getattr(generator_or_judge, "api_key_env", None), api_key)[1]
+def endpoint_chat(generator: GeneratorSpec, api_key: str | None = None):
+    """The generator's endpoint through the lab's one OpenAI-compatible client (lab/models/openai_client.py:
+    the URL and key are checked there, at the call, whatever the spec said). One retry: a person is waiting."""
+    from ..models.openai_client import EndpointChat
+    return EndpointChat(generator.base_url, generator.model, getattr(generator, "api_key_env", None), timeout=120.0,
+                        max_retries=1, api_key=api_key, field="generator.base_url", model_field="generator.model")
 
 
-def endpoint_client(base_url: str, api_key: str, timeout: float = 120.0):
-    from openai import OpenAI
-    return OpenAI(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=1)
-
-
-def endpoint_model(client, name: str | None, base_url: str) -> str:
-    if name and name.strip():
-        return name.strip()
-    try:
-        models = client.models.list().data
-    except Exception as e:  # noqa: BLE001 - any transport error is the same story for the user
-        raise UserError(f"generator.base_url: cannot list the models of {base_url} ({_one_line(e)})") from None
-    if not models:
-        raise UserError(f"generator.base_url: {base_url} serves no model")
-    return models[0].id
-
-
-def _one_line(e: BaseException) -> str:
-    from ..endpoints import redact
-    text = redact(str(e)).strip().splitlines()
-    return f"{type(e).__name__}: {text[0][:160]}" if text else type(e).__name__
-
-
-def stream_endpoint(generator: GeneratorSpec, messages: list[dict], api_key: str | None = None) -> Iterator[str]:
-    api_key = api_key_for(generator, api_key)
-    client = endpoint_client(generator.base_url, api_key)
-    model = endpoint_model(client, generator.model, generator.base_url)
-    try:
-        stream = client.chat.completions.create(model=model, messages=messages, temperature=generator.temperature,
-                                                max_tokens=generator.max_new_tokens, stream=True)
-        text = ""
-        for event in stream:
-            if event.choices and event.choices[0].delta and event.choices[0].delta.content:
-                text += event.choices[0].delta.content
-                yield text
-    except UserError:
-        raise
-    except Exception as e:  # noqa: BLE001
-        raise UserError(f"generator.base_url: {generator.base_url} failed ({_one_line(e)})") from None
+def stream_endpoint(generator: GeneratorSpec, messages: list[dict], api_key: str | None = None, chat=None) -> Iterator[str]:
+    chat = chat or endpoint_chat(generator, api_key)
+    yield from chat.stream(messages, temperature=generator.temperature, max_tokens=generator.max_new_tokens)
 
 
 def stream_many(generator: GeneratorSpec, conversations: list[list[dict]], api_key: str | None = None) -> Iterator[list[str]]:
@@ -163,7 +128,7 @@ def stream_many(generator: GeneratorSpec, conversations: list[list[dict]], api_k
                                     generator.max_new_tokens, generator.temperature)
         return
     try:  # here, as the caller: the check must not depend on a thread's context
-        api_key = api_key_for(generator, api_key)
+        endpoint = endpoint_chat(generator, api_key)
     except UserError as e:
         yield [f"⚠ {e}"] * len(conversations)
         return
@@ -172,7 +137,7 @@ def stream_many(generator: GeneratorSpec, conversations: list[list[dict]], api_k
 
     def worker(i: int, messages: list[dict]):
         try:
-            for text in stream_endpoint(generator, messages, api_key):
+            for text in stream_endpoint(generator, messages, chat=endpoint):
                 out.put((i, text))
         except UserError as e:
             out.put((i, f"⚠ {e}"))

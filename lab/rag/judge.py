@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from ..errors import UserError
-from .spec import JudgeSpec
+from .spec import RagJudgeSpec
 
 VIEWS = ("context_relevance", "groundedness", "answer_relevance")
 
@@ -37,6 +37,7 @@ LABELS = {"question": "[質問]", "context": "[資料]", "answer": "[回答]"}
 ASK_REASON = "まず理由を一、二文で書き、最後の行に「評価: [[評点]]」の形で評点を書いてください（例: 評価: [[4]]）。"
 ASK_RATING = "評点だけを [[1]] から [[5]] の形で答えてください。"
 RATING = re.compile(r"\[\[\s*([1-5])\s*\]\]")
+RATINGS = ("1", "2", "3", "4", "5")  # scored right after "[[" (lab/models/logprob_judge.py)
 MIN_CONTEXT_CHARS = 60
 
 
@@ -51,19 +52,15 @@ def rating_to_score(rating: float) -> float:
 
 
 # ---- an OpenAI-compatible judge ---------------------------------------------------------------------
-def judge_endpoint(spec: JudgeSpec, view: str, texts: dict[str, str]) -> dict:
-    from ..endpoints import redact
-    from .chain import api_key_for, endpoint_client, endpoint_model
-    key = api_key_for(spec)  # the endpoint is checked here, at the call (lab/endpoints.py)
-    client = endpoint_client(spec.base_url, key)
-    model = endpoint_model(client, spec.model, spec.base_url)
-    try:
-        reply = client.chat.completions.create(model=model, messages=judge_prompt(view, texts, False),
-                                               temperature=0.0, max_tokens=spec.max_tokens)
-    except Exception as e:  # noqa: BLE001 - a transport error is one line for the user
-        first = redact(str(e), key).splitlines()[0][:160] if str(e) else ""
-        raise UserError(f"judge.base_url: {spec.base_url} failed ({type(e).__name__}: {first})") from None
-    text = reply.choices[0].message.content or ""
+def judge_endpoint(spec: RagJudgeSpec, view: str, texts: dict[str, str]) -> dict:
+    from ..models.openai_client import EndpointChat
+    # the endpoint and its key are checked here, at the call (lab/endpoints.py)
+    chat = EndpointChat(spec.base_url, spec.model, spec.api_key_env, timeout=120.0, max_retries=1,
+                        field="judge.base_url", model_field="judge.model")
+    reply = chat.ask(judge_prompt(view, texts, False), temperature=0.0, max_tokens=spec.max_tokens)
+    if reply.error:
+        raise UserError(f"judge.base_url: {spec.base_url} failed ({reply.error})")
+    text = reply.text
     found = RATING.findall(text)
     if not found:
         return {"score": None, "rating": None, "reason": text.strip()[:1000], "error": "no [[rating]] in the reply"}
@@ -72,47 +69,29 @@ def judge_endpoint(spec: JudgeSpec, view: str, texts: dict[str, str]) -> dict:
 
 
 # ---- a local judge, read by its rating distribution ---------------------------------------------------
-def _digit_ids(tokenizer) -> list[int]:
-    ids = []
-    for digit in "12345":
-        encoded = tokenizer.encode(digit, add_special_tokens=False)
-        ids.append(encoded[-1])
-    if len(set(ids)) != 5:
-        raise UserError("judge.model: its tokenizer does not have separate tokens for the ratings 1–5")
-    return ids
-
-
-def judge_local(spec: JudgeSpec, view: str, texts: dict[str, str]) -> dict:
-    import torch
-
-    from ..models import chat
-    model, tokenizer = chat.get_model(spec.model)
-    limit = (getattr(model.config, "max_position_embeddings", None) or 4096) - 4
+def judge_local(spec: RagJudgeSpec, view: str, texts: dict[str, str]) -> dict:
+    from ..models.logprob_judge import LogprobJudge
+    judge = LogprobJudge(spec.model)  # kept beside the generator: a RAG evaluation alternates the two
+    limit = judge.context_tokens() - 4
     context = texts.get("context") or ""
     chars = len(context)
     while True:
         shown = dict(texts, context=context if chars >= len(context) else context[:chars] + "…")
-        prompt = tokenizer.apply_chat_template(judge_prompt(view, shown, True), add_generation_prompt=True, tokenize=False)
-        ids = tokenizer(prompt + "[[", add_special_tokens=False, return_tensors="pt")["input_ids"]
-        if ids.shape[1] <= limit:
+        messages = judge_prompt(view, shown, True)
+        if judge.prompt_tokens(messages) <= limit:
             break
         if "context" not in FIELDS[view] or chars < MIN_CONTEXT_CHARS:
-            ids = ids[:, -limit:]  # the question or answer alone is too long: keep its end
-            break
+            break  # the question or answer alone is too long: the judge keeps the prompt's end
         chars = int(chars * 0.75)
-    with torch.no_grad():
-        logits = model(input_ids=ids.to(model.device)).logits[0, -1].float()
-    probs = torch.softmax(logits, dim=-1)
-    digit = probs[_digit_ids(tokenizer)]
-    mass = float(digit.sum())
-    dist = (digit / digit.sum()).tolist() if mass > 0 else [0.2] * 5
+    scored = judge.verdict_probs(messages, RATINGS)
+    dist = scored.probs
     expected = sum((i + 1) * p for i, p in enumerate(dist))
     return {"score": rating_to_score(expected), "rating": round(expected, 3),
-            "probabilities": {str(i + 1): round(p, 4) for i, p in enumerate(dist)}, "rating_mass": round(mass, 6),
+            "probabilities": {str(i + 1): round(p, 4) for i, p in enumerate(dist)}, "rating_mass": round(scored.mass, 6),
             "context_chars_shown": min(chars, len(context))}
 
 
-def judge_all(spec: JudgeSpec, question: str, context: str, answer: str) -> dict[str, dict]:
+def judge_all(spec: RagJudgeSpec, question: str, context: str, answer: str) -> dict[str, dict]:
     texts = {"question": question, "context": context, "answer": answer}
     fn = judge_endpoint if spec.base_url else judge_local
     return {view: fn(spec, view, texts) for view in VIEWS}

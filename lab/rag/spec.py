@@ -85,8 +85,8 @@ class GeneratorSpec(Strict):
         return value
 
 
-class JudgeSpec(Strict):
-    """The model that scores the three views (context relevance, groundedness, answer relevance).
+class RagJudgeSpec(Strict):
+    """The model that scores the three RAG views (context relevance, groundedness, answer relevance).
     A local model is read by the probability it gives each score 1–5; an endpoint writes a reason
     and a score."""
     model: str | None = Field("tiny", description="a model the lab loads, or the endpoint's model; null = skip the judged views")
@@ -118,4 +118,4 @@ class RagEvalSpec(Strict):
     tokenizer: Literal["sudachi", "fugashi"] = "sudachi"
     retrieval: RetrievalSpec = Field(default_factory=RetrievalSpec)
     generator: GeneratorSpec = Field(default_factory=GeneratorSpec)
-    judge: JudgeSpec = Field(default_factory=JudgeSpec)
+    judge: RagJudgeSpec = Field(default_factory=RagJudgeSpec)

@@ -14,7 +14,7 @@ from lab.errors import UserError
 from lab.rag.chain import generate, rag_messages, stream_many
 from lab.rag.judge import VIEWS, judge_all
 from lab.rag.retrieve import Hit
-from lab.rag.spec import GeneratorSpec, JudgeSpec
+from lab.rag.spec import GeneratorSpec, RagJudgeSpec
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.integration
@@ -49,7 +49,7 @@ def test_endpoint_streams_the_rag_answer_and_judges_the_three_views(served_tiny)
     assert not seen[-1].startswith("⚠")
     assert isinstance(generate(generator, messages), str)
 
-    judged = judge_all(JudgeSpec(model="tiny", base_url=served_tiny, max_tokens=24), "リニアの最高速度は？",
+    judged = judge_all(RagJudgeSpec(model="tiny", base_url=served_tiny, max_tokens=24), "リニアの最高速度は？",
                        HITS[0].text, seen[-1])
     assert set(judged) == set(VIEWS)
     for view in judged.values():

@@ -6,7 +6,8 @@ import pytest
 
 from backends.local import wait_until
 from lab.evals.generation import fit_prompt
-from lab.evals.judge_client import JudgeCache, backoff_delay, bounded_map, cache_key
+from lab.evals.judge_client import bounded_map
+from lab.models.openai_client import ReplyCache, backoff_delay, cache_key
 
 
 def test_bounded_map_never_exceeds_its_concurrency_and_returns_everything():
@@ -50,10 +51,10 @@ def test_cache_survives_a_restart_and_ignores_a_torn_line(tmp_path):
     path = tmp_path / "judge.jsonl"
     messages = [{"role": "user", "content": "どちらが良い？"}]
     key = cache_key("judge-a", messages, 0.0, 256)
-    JudgeCache(path).put(key, "[[A]]", "judge-a")
+    ReplyCache(path).put(key, "[[A]]", "judge-a")
     with open(path, "a", encoding="utf-8") as f:
         f.write('{"key": "cut in the mid')
-    cache = JudgeCache(path)
+    cache = ReplyCache(path)
     assert cache.get(key)["text"] == "[[A]]"
     assert cache_key("judge-b", messages, 0.0, 256) != key          # another judge
     assert cache_key("judge-a", messages, 0.7, 256) != key          # other sampling

@@ -108,20 +108,20 @@ def test_run_ids_resolve_only_in_the_participants_own_runs(alice):
 
 
 def test_the_model_cache_is_keyed_by_the_resolved_folder(alice, monkeypatch):
-    from lab.models import chat
+    from lab.models import cache
     loaded = []
-    monkeypatch.setattr(chat, "load_causal_lm", lambda name: (loaded.append(name) or _Model(), object()))
-    monkeypatch.setattr(chat, "_CACHE", type(chat._CACHE)())
+    monkeypatch.setattr(cache, "load_causal_lm", lambda name: (loaded.append(name) or _Model(), object()))
+    monkeypatch.setattr(cache, "_CACHE", type(cache._CACHE)())
     for user in ("alice", "bob"):
         run = alice / "users" / user / "runs" / "sft-9"
         (run / "artifacts" / "model").mkdir(parents=True)
         (run / "job.yaml").write_text("kind: sft\n")
         (run / "artifacts" / "model" / "config.json").write_text("{}")
-    mine = chat.get_model("run:sft-9")
+    mine = cache.cached_model("run:sft-9")
     with as_user("bob", alice / "users" / "bob"):
-        theirs = chat.get_model("run:sft-9")
+        theirs = cache.cached_model("run:sft-9")
     assert mine is not theirs and len(loaded) == 2
-    assert set(chat._CACHE) == {str((alice / "users" / u / "runs" / "sft-9" / "artifacts" / "model").resolve())
+    assert set(cache._CACHE) == {str((alice / "users" / u / "runs" / "sft-9" / "artifacts" / "model").resolve())
                                 for u in ("alice", "bob")}
 
 
