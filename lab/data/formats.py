@@ -12,8 +12,8 @@ from typing import Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from .. import jsonl
 from ..errors import UserError
-from ..presets import format_loc
 
 
 class _Row(BaseModel):
@@ -94,11 +94,11 @@ _SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assista
 def read_records(path: Path) -> list[tuple[int, dict]]:
     """(line number, object) for each record of a .jsonl or .json file."""
     name = path.name
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise UserError(f"{path}: cannot read ({e.strerror})") from None
     if path.suffix.lower() == ".json":
+        try:
+            raw = path.read_bytes()
+        except OSError as e:
+            raise UserError(f"{path}: cannot read ({e.strerror})") from None
         try:
             data = json.loads(raw.decode("utf-8-sig"))
         except UnicodeDecodeError as e:
@@ -110,27 +110,7 @@ def read_records(path: Path) -> list[tuple[int, dict]]:
         return [(i + 1, r) for i, r in enumerate(data)]
     if path.suffix.lower() not in (".jsonl", ".ndjson"):
         raise UserError(f"{name}: unsupported file type '{path.suffix}' (use .jsonl or .json)")
-    records = []
-    # splitlines() on bytes splits only on \n, \r\n and \r, so line numbers match an editor's.
-    for lineno, line in enumerate(raw.splitlines(), start=1):
-        if lineno == 1 and line.startswith(b"\xef\xbb\xbf"):
-            line = line[3:]
-        if not line.strip():
-            continue
-        try:
-            text = line.decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise UserError(f"{name}:{lineno}: not UTF-8 text (byte {e.start})") from None
-        try:
-            obj = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise UserError(f"{name}:{lineno}: invalid JSON: {e.msg} (column {e.colno})") from None
-        if not isinstance(obj, dict):
-            raise UserError(f"{name}:{lineno}: each line must be a JSON object")
-        records.append((lineno, obj))
-    if not records:
-        raise UserError(f"{name}: no records (the file is empty)")
-    return records
+    return jsonl.read_records(path)
 
 
 def detect_format(record: dict) -> str | None:
@@ -214,11 +194,7 @@ def load_rows(path: Path, fmt: str = "auto", allowed: tuple[str, ...] = tuple(RO
         try:
             rows.append(to_trl(fmt, model.model_validate(record)))
         except ValidationError as exc:
-            err = exc.errors()[0]
-            field = format_loc(err["loc"]) or "row"
-            msg = "field required" if err["type"] == "missing" else err["msg"].removeprefix("Value error, ")
-            msg = msg[:1].lower() + msg[1:]
-            raise UserError(f"{name}:{lineno}: {field}: {msg}") from None
+            raise jsonl.LineError(name, lineno, jsonl.validation_reason(exc)) from None
         except ValueError as exc:  # a conversion check names its field first
             raise UserError(f"{name}:{lineno}: {exc}") from None
     return rows, fmt

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+from .. import jsonl
 from ..errors import UserError
 
 SUFFIX_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".parquet": "parquet", ".pq": "parquet",
@@ -152,6 +153,10 @@ class Corpus:
 
     def _lines(self) -> Iterator[tuple[str, dict]]:
         name = self.name
+        if self.format != "text":
+            for lineno, obj in jsonl.records(self.path, name):
+                yield f"{name}:{lineno}", obj
+            return
         with open(self.path, "rb", buffering=1 << 20) as f:
             for lineno, raw in enumerate(f, start=1):
                 if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
@@ -163,16 +168,7 @@ class Corpus:
                     line = raw.decode("utf-8")
                 except UnicodeDecodeError as e:
                     raise UserError(f"{where}: not UTF-8 text (byte {e.start})") from None
-                if self.format == "text":
-                    yield where, {"id": lineno, "text": line.rstrip("\r\n")}
-                    continue
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as e:
-                    raise UserError(f"{where}: invalid JSON: {e.msg} (column {e.colno})") from None
-                if not isinstance(obj, dict):
-                    raise UserError(f"{where}: each line must be a JSON object")
-                yield where, obj
+                yield where, {"id": lineno, "text": line.rstrip("\r\n")}
 
     def _json_list(self) -> Iterator[tuple[str, dict]]:
         try:

@@ -10,12 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..data.formats import read_records
 from ..errors import UserError
+from ..jsonl import validate
 from ..paths import resolve_input
-from ..presets import format_loc
 
 
 class Question(BaseModel):
@@ -61,13 +61,7 @@ def load_questions(path: str | Path, categories: list[str] | None = None, max_qu
     questions: list[Question] = []
     seen: dict[str, int] = {}
     for lineno, record in read_records(file):
-        try:
-            q = Question.model_validate(record)
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            field = format_loc(err["loc"]) or "question"
-            msg = "field required" if err["type"] == "missing" else err["msg"].removeprefix("Value error, ")
-            raise UserError(f"{file.name}:{lineno}: {field}: {msg[:1].lower() + msg[1:]}") from None
+        q = validate(Question, record, file.name, lineno, "question")
         key = str(q.question_id)
         if key in seen:
             raise UserError(f"{file.name}:{lineno}: question_id: {key} is already used on line {seen[key]}")

@@ -15,8 +15,9 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from .. import jsonl
 from ..errors import UserError
 from ..paths import resolve_input
 from .chain import fitted_messages, format_context, generate, sources_json
@@ -50,26 +51,13 @@ class QARow(BaseModel):
 def load_qa(path: str | Path) -> list[QARow]:
     file = resolve_input(str(path), "QA file")
     rows = []
-    text = file.read_text(encoding="utf-8-sig")
-    for lineno, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            data = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise UserError(f"{file.name}:{lineno}: invalid JSON ({e.msg})") from None
-        if isinstance(data, dict) and "source" not in data:
+    for lineno, data in jsonl.records(file):
+        if "source" not in data:
             for alias in ("gold_source", "sources", "gold"):
                 if alias in data:
                     data["source"] = data[alias]
                     break
-        try:
-            row = QARow.model_validate(data)
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            field = ".".join(str(p) for p in err["loc"]) or "row"
-            msg = "field required" if err["type"] == "missing" else err["msg"].removeprefix("Value error, ")
-            raise UserError(f"{file.name}:{lineno}: {field}: {msg[:1].lower() + msg[1:]}") from None
+        row = jsonl.validate(QARow, data, file.name, lineno)
         if row.id is None:
             row.id = lineno
         rows.append(row)

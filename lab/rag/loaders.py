@@ -7,7 +7,6 @@ carries `source` (its path relative to the folder, posix style; `file.jsonl#id` 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Iterator
 
 from langchain_core.documents import Document
 
+from .. import jsonl
 from ..errors import UserError
 
 TEXT_SUFFIXES = {".txt", ".text", ".md", ".markdown"}
@@ -150,17 +150,9 @@ def load_file(path: Path, source: str) -> Iterator[Document | LoadError]:
 
 
 def _jsonl_documents(path: Path, source: str) -> Iterator[Document | LoadError]:
-    text = read_text_file(path)
-    for lineno, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            yield LoadError(source, f"invalid JSON ({e.msg})", lineno)
-            continue
-        if not isinstance(row, dict):
-            yield LoadError(source, "a line must be a JSON object", lineno)
+    for lineno, row in jsonl.parse_text(read_text_file(path), source):  # UTF-8 or Shift_JIS, as any document
+        if isinstance(row, jsonl.LineError):
+            yield LoadError(source, row.reason, lineno)
             continue
         field = next((f for f in JSONL_TEXT_FIELDS if isinstance(row.get(f), str)), None)
         if field is None or not row[field].strip():
