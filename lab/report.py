@@ -216,6 +216,7 @@ def training_samples(run, status: dict, t) -> str:
 
 
 def dedup_samples(run, status: dict, t) -> str:
+    from .dedup.charts import counts_figure, run_scurve_figure
     from .dedup.results import load_preview, load_report, output_folder
     folder = output_folder(run)
     if folder is None:
@@ -226,6 +227,12 @@ def dedup_samples(run, status: dict, t) -> str:
     if reasons:
         out += f"<h3>{_e(t('dedup_summary'))}</h3>" + _table(
             [t("reason"), t("count")], [[_e(k), _e(v)] for k, v in reasons.items()], numeric=(1,))
+    lang = "ja" if t("kept") == TEXT["kept"][1] else "en"  # the Data tab's charts, in the report's language
+    if {"docs_in", "docs_kept", "methods", "removed_by_reason"} <= report.keys():
+        out += _fig(counts_figure(report, lang))
+    scurve = run_scurve_figure(report, lang)
+    if scurve is not None:
+        out += _fig(scurve)
     params = report.get("parameters") or {}
     if params:
         out += f"<h3>{_e(t('parameters'))}</h3>" + _kv_table([(k, _e(_short(v))) for k, v in params.items()])

@@ -80,22 +80,32 @@ def set_in(data: dict, dotted: str, value: Any) -> None:
 
 class SpecForm:
     def __init__(self, spec_cls: type[BaseModel], keys: list[str], id_prefix: str = "f-",
-                 choices: dict[str, list] | None = None):
+                 choices: dict[str, list] | None = None, own: tuple[str, ...] = ()):
+        """`own`: keys that are no field of the spec (the Data tab's list of methods, which is `method` plus
+        `combine_with`); the tab's own to_spec maps them, makes their widget (`component=`), and their
+        values pass through unchanged."""
         self.spec_cls = spec_cls
         self.keys = keys
         self.id_prefix = id_prefix
-        self.kinds = {k: _base_type(_field(spec_cls, k).annotation) for k in keys}
+        self.kinds = {k: ("own", None) if k in own else _base_type(_field(spec_cls, k).annotation) for k in keys}
         for key, options in (choices or {}).items():  # a tab may offer choices the spec maps itself
             self.kinds[key] = ("choice", options)
         self.widgets: dict[str, gr.components.Component] = {}
 
-    def widget(self, key: str, label: str, data: dict | None = None, **kwargs) -> gr.components.Component:
-        """The widget for `key`, showing its value in `data` (a preset dict) or the spec default."""
+    def widget(self, key: str, label: str, data: dict | None = None, component: type | None = None,
+               elem_id: str | None = None, **kwargs) -> gr.components.Component:
+        """The widget for `key`, showing its value in `data` (a preset dict) or the spec default. `component`
+        (e.g. gr.Slider, gr.CheckboxGroup) replaces the widget the type asks for and takes the value as is;
+        `elem_id` replaces the one made from the key (a tab keeping the ids its tests use)."""
         kind, choices = self.kinds[key]
-        default = get_in(data or {}, key, default_value(self.spec_cls, key))
+        default = get_in(data or {}, key, None if kind == "own" else default_value(self.spec_cls, key))
+        elem_id = elem_id or self.id_prefix + key.replace(".", "-").replace("_", "-")
+        if component is not None:
+            w = component(value=default, label=label, elem_id=elem_id, **kwargs)
+            self.widgets[key] = w
+            return w
         if isinstance(default, list):
             default = ", ".join(map(str, default))
-        elem_id = self.id_prefix + key.replace(".", "-").replace("_", "-")
         if kind == "choice":
             w = gr.Dropdown(choices=choices, value=default, label=label, elem_id=elem_id, **kwargs)
         elif kind == "bool":
@@ -115,8 +125,11 @@ class SpecForm:
     def values_from(self, data: dict) -> list:
         out = []
         for key in self.keys:
-            value = get_in(data, key, default_value(self.spec_cls, key))
             kind, _ = self.kinds[key]
+            value = get_in(data, key, None if kind == "own" else default_value(self.spec_cls, key))
+            if kind == "own":
+                out.append(value)
+                continue
             out.append("" if kind == "text" and value is None else (", ".join(value) if isinstance(value, list) else value))
         return out
 

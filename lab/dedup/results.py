@@ -1,6 +1,11 @@
-"""Reading a finished dedup run back for a viewer: the report, the clusters with their texts, samples
-of the removed documents per reason, character-level differences and pairwise Jaccard inside a
-cluster. Everything here is quick (a viewer may call it on a click)."""
+"""Reading a finished dedup run back for a viewer (the Data tab, the HTML report): the report, the
+clusters with their texts, samples of the removed documents per reason, the kept corpus as a dataset,
+character-level differences and pairwise Jaccard inside a cluster. Everything here is quick (a viewer
+may call it on a click).
+
+The layout of an output folder: report.json (counts, parameters, `outputs`), clusters_preview.jsonl
+(clusters with their texts), removed.jsonl (one row per removed document with its reason), kept.jsonl
+and, when the text field had another name, kept_text.jsonl."""
 from __future__ import annotations
 
 import difflib
@@ -12,7 +17,7 @@ from ..errors import UserError
 from ..paths import check_writable
 from .normalize import normalizer
 from .shingles import jaccard_sorted, shingle_set
-from .spec import NormalizeSpec
+from .spec import METHOD_ORDER, NormalizeSpec
 
 
 def output_folder(run) -> Path | None:
@@ -31,6 +36,37 @@ def output_folder(run) -> Path | None:
         if (folder / "report.json").is_file():
             return folder
     return None
+
+
+def read_results(run) -> dict | None:
+    """What a viewer shows of a finished run: its output folder, its report (with `outputs` cut down to
+    the files of that folder), the preview clusters and samples of the removed documents per reason;
+    None when the run wrote no report."""
+    try:
+        folder = output_folder(run)
+    except UserError:
+        return None
+    if folder is None:
+        return None
+    report = load_report(folder)
+    # report.json is data: what it lists under `outputs` is shown or served only if it is a file of this output folder
+    report["outputs"] = {k: str(v) for k, v in output_files(folder, report).items() if k != "report"}
+    return {"run_id": run.id, "folder": str(folder), "report": report, "clusters": load_preview(folder),
+            "removed": removed_samples(folder)}
+
+
+def kept_dataset(report: dict | None) -> str | None:
+    """The kept corpus as a `text` dataset: kept_text.jsonl when the text field had another name."""
+    if not report:
+        return None
+    outputs = report.get("outputs") or {}
+    path = outputs.get("kept_text") or outputs.get("kept")
+    return str(path) if path else None
+
+
+def clusters_in_order(clusters: list[dict]) -> list[dict]:
+    """Clusters by method in the order they ran, biggest first, then by id."""
+    return sorted(clusters, key=lambda c: (METHOD_ORDER.index(c["method"]), -len(c["members"]), c["cluster_id"]))
 
 
 def load_report(folder: Path) -> dict:
