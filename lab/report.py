@@ -253,6 +253,7 @@ def dedup_samples(run, status: dict, t) -> str:
 
 
 def judge_samples(run, status: dict, t) -> str:
+    from .evals import charts as judge_charts
     summary = _json(run.dir / "summary.json")
     out = ""
     if summary:
@@ -263,6 +264,11 @@ def judge_samples(run, status: dict, t) -> str:
         out += f"<h3>{_e(t('summary'))}</h3>" + _table([t("metric"), "model", t("value")], rows, numeric=(2,))
         out += _kv_table([(k, _e(_num(summary[k]))) for k in ("n_questions", "n_judgments", "position_consistency",
                                                                   "unparsed_rate") if k in summary])
+        lang = "ja" if t("summary") == TEXT["summary"][1] else "en"  # the Judge tab's charts, in the report's language
+        if "table" in summary:
+            out += _fig(judge_charts.results_figure(summary, lang))
+        if summary.get("per_category"):
+            out += _fig(judge_charts.category_figure(summary, lang))
     questions = {str(q.get("question_id")): q for q in _jsonl(run.dir / "questions.jsonl")}
     answers = {p.stem: {str(a.get("question_id")): a for a in _jsonl(p)} for p in sorted((run.dir / "answers").glob("*.jsonl"))}
     judgments = _jsonl(run.dir / "judgments.jsonl", SAMPLE_ROWS)

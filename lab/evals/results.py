@@ -293,3 +293,80 @@ def export_preferences(result: JudgeResult, path: Path) -> tuple[Path, int, int]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(p, ensure_ascii=False) + "\n" for p in pairs), encoding="utf-8")
     return path, len(pairs), skipped
+
+
+# ---- what the results page offers ------------------------------------------------------------------------
+def filter_choices(result: JudgeResult | None) -> tuple[list[str], list[str]]:
+    """The viewer's (categories, winners) to filter by: every category asked, and every outcome an item
+    can have (a model, a tie in pairwise mode, or an unparsed verdict)."""
+    if result is None:
+        return [], []
+    outcomes = ["unparsed"] if result.mode == "single" else ["tie", "unparsed"]
+    return result.categories(), [*result.models, *outcomes]
+
+
+def override_choices(result: JudgeResult | None, key: str | None = None) -> list[str]:
+    """What a person may answer for a pairwise item (its two models, a tie, or clear); single mode is
+    scored, not chosen, so it offers nothing."""
+    if result is None or result.mode == "single":
+        return []
+    if key and key.count("|") == 2:
+        _, model_1, model_2 = key.split("|")
+        return [model_1, model_2, "tie", "clear"]
+    return [*result.models, "tie", "clear"]
+
+
+def _ci_text(ci, fmt: str = ".2f") -> str:
+    return "–" if not ci else f"[{ci[0]:{fmt}}, {ci[1]:{fmt}}]"
+
+
+def summary_rows(summary: dict | None) -> list[dict]:
+    """summary.json as one row per model, numbers formatted for reading: win / loss / tie, the win rate,
+    the adjusted win rate with its 95% interval, and by mode the mean score with its interval (single)
+    or the length-controlled win rate and the Bradley–Terry rating with its interval (pairwise)."""
+    if not summary or "table" not in summary:
+        return []
+    single = summary.get("mode") == "single"
+    bt = summary.get("bradley_terry") or {}
+    out = []
+    for m, r in summary["table"].items():
+        row = {"model": m, "win": r["win"], "loss": r["loss"], "tie": r["tie"], "n": r["n"],
+               "win rate": "–" if r["win_rate"] is None else f"{r['win_rate']:.0%}",
+               "adjusted": "–" if r["adjusted_win_rate"] is None else f"{r['adjusted_win_rate']:.3f}",
+               "95% CI": _ci_text((summary["ci"].get(m) or {}).get("adjusted_win_rate"))}
+        if single:
+            score = summary["scores"].get(m)
+            row = {"model": m, "mean score": "–" if score is None else f"{score:.2f}",
+                   "score 95% CI": _ci_text(summary["score_ci"].get(m)), **{k: v for k, v in row.items() if k != "model"}}
+        else:
+            lc = (summary.get("length_controlled_win_rate") or {}).get(m)
+            row["LC win rate"] = "–" if lc is None else f"{lc:.3f}"
+            if bt:
+                row["BT rating"] = f"{bt['rating'][m]:.0f}"
+                row["BT 95% CI"] = _ci_text(bt.get("rating_ci", {}).get(m), ".0f")
+        out.append(row)
+    return out
+
+
+# ---- eval (automatic metrics) runs -------------------------------------------------------------------------
+EVAL_RESULTS = "results.json"
+
+
+def eval_run_ids(store) -> list[str]:
+    """The eval runs that have written their results, newest first as the store lists them."""
+    return [i for i in store.find(kind="eval") if (store.root / i / EVAL_RESULTS).exists()]
+
+
+def eval_rows(store, run_ids: list[str] | None) -> list[dict]:
+    """One row per eval run with results: run id, model, every task/metric score and the average.
+    Unknown runs and runs without results are left out."""
+    out = []
+    for run_id in run_ids or []:
+        try:
+            path = store.get(run_id).dir / EVAL_RESULTS
+        except UserError:
+            continue
+        if path.exists():
+            data = json.loads(path.read_text(encoding="utf-8"))
+            out.append({"run": run_id, "model": data.get("model"), **data.get("scores", {}), "average": data.get("average")})
+    return out

@@ -78,3 +78,41 @@ def test_exports(run_dir, tmp_path):
     assert pairs[1]["chosen"] == "y の答え2-0" and pairs[1]["source"] == "human"
     rows, fmt = load_rows(path, "auto")   # what the DPO tab does with it
     assert fmt == "preference" and rows[0] == {"prompt": "1+1は？", "chosen": "x の答え1-0", "rejected": "y の答え1-0"}
+
+
+def test_what_the_viewer_offers_to_filter_and_to_answer(run_dir):
+    r = results.load_result(run_dir)
+    assert results.filter_choices(r) == (["math", "writing"], ["x", "y", "tie", "unparsed"])
+    assert results.filter_choices(None) == ([], [])
+    assert results.override_choices(r, "2|x|y") == ["x", "y", "tie", "clear"]
+    assert results.override_choices(r) == ["x", "y", "tie", "clear"]
+    assert results.override_choices(None, "2|x|y") == []
+
+
+def test_summary_rows_format_what_summary_json_says():
+    from tests.unit.test_judge_aggregate import HAND
+    from lab.evals.summary import summarize
+    spec = JudgeSpec(contestants=[{"name": "x"}, {"name": "y"}], baseline="y", bootstrap_rounds=50)
+    summary = summarize(spec, HAND, "rule-judge", 5)
+    rows = {row["model"]: row for row in results.summary_rows(summary)}
+    lo, hi = summary["ci"]["x"]["adjusted_win_rate"]
+    assert (rows["x"]["win"], rows["x"]["loss"], rows["x"]["tie"], rows["x"]["n"]) == (2, 1, 1, 4)
+    assert rows["x"]["win rate"] == "50%" and rows["x"]["adjusted"] == "0.625" and rows["x"]["95% CI"] == f"[{lo:.2f}, {hi:.2f}]"
+    assert rows["x"]["BT rating"] == f"{summary['bradley_terry']['rating']['x']:.0f}" and "mean score" not in rows["x"]
+    single = {"mode": "single", "table": {"x": {"win": 1, "loss": 0, "tie": 0, "n": 1, "win_rate": 1.0, "adjusted_win_rate": None}},
+              "scores": {"x": 7.25}, "score_ci": {}, "ci": {}}
+    (row,) = results.summary_rows(single)
+    assert list(row)[:3] == ["model", "mean score", "score 95% CI"] and row["mean score"] == "7.25"
+    assert row["score 95% CI"] == "–" and row["adjusted"] == "–" and "BT rating" not in row
+    assert results.summary_rows(None) == [] and results.summary_rows({"mode": "single"}) == []
+
+
+def test_eval_rows_read_finished_eval_runs_only(workspace):
+    from lab.evals.spec import EvalSpec
+    store = RunStore()
+    done, pending = store.create(EvalSpec()), store.create(EvalSpec())
+    (done.dir / "results.json").write_text(json.dumps({"model": "tiny", "scores": {"qa/exact_match": 0.5}, "average": 0.5}))
+    assert results.eval_run_ids(store) == [done.id]
+    assert results.eval_rows(store, [done.id, pending.id, "no-such-run"]) == [
+        {"run": done.id, "model": "tiny", "qa/exact_match": 0.5, "average": 0.5}]
+    assert results.eval_rows(store, None) == []
