@@ -31,6 +31,8 @@ Chroma dense baseline with the same embedder.
    processes hits both sides alike; p50/p95 and the hybrid/baseline ratio. The lab index is persisted
    in bench/out/ and reused; the baseline collection gets the lab's vectors (no second embedding; its
    query path, embed + HNSW search, is what is timed).
+   The direct run at ~10,000 chunks (bundled + generated + recombined Japanese documents, embedded
+   once and cached) is bench/rag_latency.py.
 3. `--rerank-trial`: the default fusion's 20 candidates re-scored with the bundled e5 at sentence
    level (each chunk's best sentence against the question, z-scored, added with weight 0.5 like a
    third list), to see whether an embedded re-ranker earns its cost.

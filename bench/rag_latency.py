@@ -23,6 +23,8 @@ Timed per query, both including the query embedding:
 - plain:  Chroma.similarity_search(question, k=5)
 - hybrid: lab.rag.retrieve.retrieve(index, question, RetrievalSpec(k=5)): the default hybrid (dense +
   BM25 over every chunk, zscore fusion), the path the RAG chat takes (lab/rag/chain.py ask()).
+- for reference, the lab's dense retrieve() (mode dense), which tells the lab's own plumbing from
+  what BM25 and the fusion add; also a check that plain and lab dense return the same top 5.
 Questions: bench/rag_sets.py's questions for the generated documents in the corpus plus the bundled
 rag_qa.jsonl, a fixed-seed sample. Interleaved: for every question plain then hybrid, the order
 alternating from one question (and round) to the next, so load from other processes hits both
@@ -151,7 +153,9 @@ def timed(index, plain, questions: list[str], rounds: int) -> dict:
     from lab.rag.retrieve import retrieve
     from lab.rag.spec import RetrievalSpec
     spec = RetrievalSpec(k=5)
-    sides = {"plain": lambda q: plain.similarity_search(q, k=5), "hybrid": lambda q: retrieve(index, q, spec)}
+    dense = RetrievalSpec(mode="dense", k=5)
+    sides = {"plain": lambda q: plain.similarity_search(q, k=5), "hybrid": lambda q: retrieve(index, q, spec),
+             "lab_dense": lambda q: retrieve(index, q, dense)}
     for q in questions[:5]:  # warm: e5 engines, the BM25 matrix, Chroma's HNSW segment
         for fn in sides.values():
             fn(q)
@@ -161,6 +165,7 @@ def timed(index, plain, questions: list[str], rounds: int) -> dict:
     for r in range(rounds):
         for q in questions:
             order = ("plain", "hybrid") if (n + r) % 2 == 0 else ("hybrid", "plain")
+            order = order + ("lab_dense",) if n % 4 < 2 else ("lab_dense",) + order
             for side in order:
                 t = time.perf_counter()
                 sides[side](q)
@@ -172,6 +177,9 @@ def timed(index, plain, questions: list[str], rounds: int) -> dict:
     out = {side: summary(v) for side, v in samples.items()}
     out["p50_ratio"] = round(out["hybrid"]["p50_ms"] / out["plain"]["p50_ms"], 3)
     out["median_per_question_ratio"] = round(statistics.median(h / p for h, p in zip(samples["hybrid"], samples["plain"])), 3)
+    same = sum([d.metadata["source"] for d in plain.similarity_search(q, k=5)] ==
+               [h.source for h in retrieve(index, q, dense)] for q in questions)
+    out["plain_top5_equals_lab_dense"] = f"{same}/{len(questions)}"
     out["load_avg_1min"] = {"min": round(min(loads), 2), "max": round(max(loads), 2), "mean": round(statistics.mean(loads), 2)}
     out["raw_s"] = samples
     return out
@@ -204,10 +212,13 @@ def main() -> None:
           f"(1-min load average {res['load_avg_1min']['min']}–{res['load_avg_1min']['max']} on {os.cpu_count()} CPUs; "
           f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}):")
     for side, label in (("plain", "plain LangChain + Chroma dense (similarity_search, k=5)"),
-                        ("hybrid", "lab hybrid retrieve() (dense + BM25, zscore, k=5)")):
+                        ("hybrid", "lab hybrid retrieve() (dense + BM25, zscore, k=5)"),
+                        ("lab_dense", "lab dense retrieve() (for reference, k=5)")):
         print(f"  {label:58} p50 {res[side]['p50_ms']:>7} ms   p90 {res[side]['p90_ms']:>7} ms")
     print(f"  hybrid p50 / plain p50: {res['p50_ratio']}   median of per-question ratios: {res['median_per_question_ratio']}"
           f"   (target ≤ 1.5)")
+    print(f"  plain and lab dense return the same top 5 sources on {res['plain_top5_equals_lab_dense']} questions "
+          f"(same chunks, same vectors)")
     res.pop("raw_s")
     print(json.dumps({"chunks": chunks, "embedded_now": embedded, "build_s": build_s, "questions": len(sample),
                       "rounds": a.rounds, "cpus": os.cpu_count(), **res}, ensure_ascii=False))
