@@ -48,6 +48,7 @@ class RuleJudgeServer:
         self.fail_first, self.garbage_every, self.chars_per_point = fail_first, garbage_every, chars_per_point
         self.chat_requests = 0
         self.failed = 0
+        self.keys: list[str] = []  # the Authorization header of every request, in order
         self.lock = threading.Lock()
         self.httpd: ThreadingHTTPServer | None = None
 
@@ -89,6 +90,7 @@ class RuleJudgeServer:
                 self.wfile.write(data)
 
             def do_GET(self):
+                server.keys.append(self.headers.get("Authorization", ""))
                 if self.path.rstrip("/") == "/v1/models":
                     self.send(200, {"object": "list", "data": [{"id": server.name, "object": "model", "created": 0,
                                                                 "owned_by": "tests"}]})
@@ -96,6 +98,7 @@ class RuleJudgeServer:
                     self.send(404, {"error": {"message": "not found", "type": "NotFoundError"}})
 
             def do_POST(self):
+                server.keys.append(self.headers.get("Authorization", ""))
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
                 if self.path.rstrip("/") != "/v1/chat/completions":
                     return self.send(404, {"error": {"message": "not found", "type": "NotFoundError"}})
