@@ -305,8 +305,12 @@ def eval_samples(run, status: dict, t) -> str:
 
 
 def rag_eval_samples(run, status: dict, t) -> str:
+    from .rag.charts import eval_figure, has_scores
     summary = _json(run.artifacts / "summary.json")
     out = f"<h3>{_e(t('summary'))}</h3>" + _kv_table([(k, _e(_num(v))) for k, v in summary.items()]) if summary else ""
+    series = metric_series(read_events(run.events_path)[0])
+    if has_scores(series):  # the RAG tab's per-question chart, in the report's language
+        out += _fig(eval_figure(series, "ja" if t("summary") == TEXT["summary"][1] else "en"))
     rows = _jsonl(run.artifacts / "evidence.jsonl", SAMPLE_ROWS)
     if rows:
         out += f"<h3>{_e(t('answers'))}</h3>"
