@@ -2,6 +2,8 @@
 turning any problem into one line that names the file, the line and the field."""
 from __future__ import annotations
 
+import copy
+import functools
 import re
 from pathlib import Path
 from typing import Any, Iterable
@@ -13,6 +15,9 @@ from .errors import UserError
 from .names import inside, is_name
 from .paths import PRESETS_DIR, check_inside, confined, user_presets_dir, workspace
 from .spec import KINDS, parse_spec, spec_to_dict
+
+# libyaml's parser when PyYAML was built with it: the same documents and marks, several times faster
+_FastLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def format_loc(loc: Iterable[Any]) -> str:
@@ -122,15 +127,30 @@ def apply_overrides(data: dict, overrides: Iterable[str]) -> set[str]:
 
 
 def read_yaml(path: Path) -> tuple[dict, yaml.Node | None]:
+    """The preset's data (a fresh copy: callers apply overrides to it) and its node tree (for line numbers)."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        stat = Path(path).stat()
+    except FileNotFoundError:
+        raise UserError(f"preset not found: {path}") from None
+    data, tree = _parsed(str(path), stat.st_mtime_ns, stat.st_size)
+    return copy.deepcopy(data), tree
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed(path: str, mtime_ns: int, size: int) -> tuple[dict, yaml.Node | None]:
+    # Keyed by the file's mtime and size, so a preset saved (or edited) since is read again. The page build lists
+    # and validates the same presets many times over (each tab, the Home gallery).
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise UserError(f"preset not found: {path}") from None
     except UnicodeDecodeError as e:
         raise UserError(f"{path}: not UTF-8 text (byte {e.start})") from None
     try:
-        data = yaml.safe_load(text)
-        tree = yaml.compose(text)
+        try:
+            data, tree = _tree_and_data(text, _FastLoader)
+        except yaml.YAMLError:  # the pure-Python parser's message names the offending character
+            data, tree = _tree_and_data(text, yaml.SafeLoader)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
@@ -185,12 +205,22 @@ def list_presets(kind: str | None = None) -> list[Path]:
     return out
 
 
+def _tree_and_data(text: str, loader_class) -> tuple[object, yaml.Node | None]:
+    loader = loader_class(text)
+    try:  # one parse gives both the tree and the data built from it
+        tree = loader.get_single_node()
+        return (loader.construct_document(tree) if tree is not None else None), tree
+    finally:
+        loader.dispose()
+
+
 def _kind_of(path: Path) -> str | None:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
-    except (OSError, yaml.YAMLError):
+        stat = path.stat()
+        data, _ = _parsed(str(path), stat.st_mtime_ns, stat.st_size)
+    except (OSError, UserError):
         return None
-    return data.get("kind") if isinstance(data, dict) else None
+    return data.get("kind")
 
 
 def dump_spec(spec: BaseModel) -> str:

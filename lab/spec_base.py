@@ -62,10 +62,47 @@ class DatasetSpec(Strict):
 
 
 @functools.lru_cache(maxsize=None)
-def config_fields(class_path: str) -> frozenset[str]:
+def real_config_fields(class_path: str) -> frozenset[str]:
+    """The dataclass fields of the installed class. Importing TRL imports transformers, peft and torch: seconds."""
     module, _, name = class_path.rpartition(".")
     cls = getattr(importlib.import_module(module), name)
     return frozenset(f.name for f in dataclasses.fields(cls))
+
+
+# Keys of the typed train models that a config class is known to have, so that a spec made of them (every bundled
+# form and most presets) is checked without importing TRL; the UI validates presets while it builds its page.
+# Every class here subclasses TrainingArguments, so it has TrainArgs' typed keys too (see known_config_fields).
+# tests/unit/test_ui_start.py checks each name against the installed class.
+OWN_TYPED_FIELDS: dict[str, tuple[str, ...]] = {
+    "transformers.TrainingArguments": (),
+    "trl.SFTConfig": ("max_length", "packing", "assistant_only_loss", "completion_only_loss"),
+    "trl.DPOConfig": ("max_length", "beta", "loss_type", "label_smoothing", "precompute_ref_log_probs"),
+    "trl.experimental.orpo.ORPOConfig": ("max_length", "beta"),
+    "trl.experimental.cpo.CPOConfig": ("max_length", "beta", "loss_type", "label_smoothing"),
+    "trl.KTOConfig": ("max_length", "beta", "loss_type", "precompute_ref_log_probs"),
+}
+
+
+@functools.lru_cache(maxsize=None)
+def known_config_fields(class_path: str) -> frozenset[str]:
+    if class_path not in OWN_TYPED_FIELDS:
+        return frozenset()
+    return frozenset(TrainArgs.model_fields) | frozenset(OWN_TYPED_FIELDS[class_path])
+
+
+class ConfigFields:
+    """`key in config_fields(path)`: True for a field of the config class. Names known without the import are
+    answered at once; any other name imports the class (and is then answered exactly)."""
+
+    def __init__(self, class_path: str):
+        self.class_path = class_path
+
+    def __contains__(self, key: object) -> bool:
+        return key in known_config_fields(self.class_path) or key in real_config_fields(self.class_path)
+
+
+def config_fields(class_path: str) -> ConfigFields:
+    return ConfigFields(class_path)
 
 
 class TrainArgs(BaseModel):

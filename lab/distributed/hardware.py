@@ -28,6 +28,10 @@ print(json.dumps(out))
 
 
 def _gpus_from_a_child() -> list[dict]:
+    # CUDA on Linux needs NVIDIA's kernel driver, whose control device is /dev/nvidiactl: without it there is no
+    # GPU to find, and importing torch to learn so costs the UI seconds at start
+    if sys.platform.startswith("linux") and not os.path.exists("/dev/nvidiactl"):
+        return []
     try:
         import torch
         if not torch.cuda.is_available():
