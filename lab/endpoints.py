@@ -187,7 +187,8 @@ def worker_env() -> dict[str, str]:
 
 def connection(base_url: str | None, key_env: str | None = None, api_key: str | None = None,
                field: str = "base_url") -> tuple[str, str]:
-    """(URL, key) for one call, checked at the moment it is made (whatever the spec said)."""
+    """(URL, key) for one call, checked at the moment it is made (whatever the spec said). Its one
+    caller is lab/models/openai_client.connect, so every endpoint call follows these rules."""
     url = (base_url or "").strip().rstrip("/")
     endpoint = by_url(url)
     pasted = (api_key or "").strip() or current_pasted_key()
