@@ -25,6 +25,7 @@ from ..errors import UserError
 from ..paths import workspace
 
 R = TypeVar("R")
+LIST_TIMEOUT_S = 5.0  # listing models is quick on any live server; a dead one should not hold a page for minutes
 
 
 # ---- retries -----------------------------------------------------------------------------------------
@@ -146,7 +147,7 @@ def _listed(client, base_url: str, key_env: str | None, key: str, field: str | N
         raise UserError(f"{_prefix(field)}{base_url}: {short_error(e, key)}") from None
 
 
-def served_models(base_url: str, key_env: str | None = None, timeout: float = 5.0, api_key: str | None = None,
+def served_models(base_url: str, key_env: str | None = None, timeout: float = LIST_TIMEOUT_S, api_key: str | None = None,
                   field: str | None = None) -> list[str]:
     """The model ids an endpoint lists, or a UserError saying why it cannot be asked."""
     client, key = connect(base_url, key_env, timeout, api_key)
@@ -177,7 +178,7 @@ class EndpointChat:
         self.model = (model or "").strip() or self._first_model(model_field)
 
     def _first_model(self, model_field: str) -> str:
-        models = _listed(self.client, self.base_url, self.key_env, self._key, self.field)
+        models = _listed(self.client.with_options(timeout=LIST_TIMEOUT_S), self.base_url, self.key_env, self._key, self.field)
         if not models:
             raise UserError(f"{_prefix(self.field)}{self.base_url}: the endpoint lists no models (give {model_field})")
         return models[0]
