@@ -7,6 +7,7 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import gradio as gr
 
@@ -22,6 +23,10 @@ from ...uploads import keep_upload
 from .preview import fields_summary
 from .spec_form import FIELDS, form_to_spec, form_values, from_spec, rule_choices, spec_form
 from .text import DEFAULT_PRESET, P, Labels
+
+if TYPE_CHECKING:  # run.py builds on this module
+    from .results import ResultsParts
+    from .run import RunParts
 
 NUM_PERMS = [32, 64, 128, 256, 512]
 LABEL_KEYS = {"methods": "method_pick"}  # the accordion holding it is "methods"
@@ -135,7 +140,7 @@ def auto_bands_rows(threshold, num_perm, fn_weight) -> tuple[int, int]:
                               round(float(fn_weight), 3))
 
 
-def wire_form(parts: FormParts, run, results, lang_state: gr.State):
+def wire_form(parts: FormParts, run: RunParts, results: ResultsParts, lang_state: gr.State):
     """The form's events; returns open_preset(name) for the Home tab's preset buttons."""
     widgets, w = parts.widgets, parts.w
     command, error_md = run.command, run.error_md
