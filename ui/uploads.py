@@ -5,7 +5,10 @@ temp folder (which is cleaned up) and paths stay inside the workspace.
 Uploads land only in WORKSPACE/uploads/…: an upload's name is made a plain name first, every
 subfolder must be one too, and the target (links resolved) must still be inside uploads/. No job
 writes its results there (lab/paths.check_output_folder), so an upload never replaces a run's
-report.json or an index's manifest."""
+report.json or an index's manifest.
+
+Every tab's upload goes through here: `keep_upload` for one file, `keep_uploads` for several into one
+folder (the RAG tab's documents)."""
 from __future__ import annotations
 
 import re
@@ -42,3 +45,13 @@ def keep_upload(file: str, *subfolders: str, allowed: set[str] | None = None) ->
         raise UserError(f"upload {target.name}: {shown(target)} is not a plain file; rename the upload")
     shutil.copyfile(file, target)
     return str(target)
+
+
+def keep_uploads(files: list[str], *subfolders: str, allowed: set[str] | None = None) -> Path:
+    """Several uploads into WORKSPACE/uploads/<subfolders…>; every file is checked before any is kept, so
+    one refused file leaves nothing half-copied. Returns the folder."""
+    for file in files:
+        check_upload(file, allowed)
+    for file in files:
+        keep_upload(file, *subfolders, allowed=allowed)
+    return upload_folder(*subfolders)
