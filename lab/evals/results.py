@@ -1,6 +1,7 @@
 """Reading a judge run back for people: the side-by-side items with both orders' verdicts and
 rationales, filters, human overrides, and exports (CSV, JSON, and the judged pairs as a preference
-dataset for the DPO tab).
+dataset for the DPO tab); summary.json as a table of formatted rows; and the results.json of eval
+(automatic metrics) runs, side by side. The Judge tab shows these; it parses no run file itself.
 
 Human overrides live in RUN_DIR/human_overrides.jsonl, one line per decision (the last line for an
 item wins; "winner": null clears it). They never change the judge's numbers: they are counted
