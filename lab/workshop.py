@@ -16,11 +16,11 @@ import time
 from pathlib import Path
 
 from . import run_queue
+from .cancel import cancel_in_background
 from .errors import UserError
 from .names import check_name, inside
 from .paths import as_user, runs_dir, shared_workspace
 from .runs import RunStore
-from .threads import start_thread
 from .users import Account, LoginGuard, check_password
 
 
@@ -112,8 +112,7 @@ class Workshop:
         check_name(run_id, "run id")
         with self.as_user(user):
             store = self._stores.current()
-            store.request_cancel(run_id)
-            start_thread(store.cancel, run_id)
+            cancel_in_background(store, run_id)
 
     def queue(self) -> run_queue.RunQueue:
         return run_queue.RunQueue(Path(os.environ["LAB_QUEUE_DIR"]))

@@ -17,6 +17,7 @@ from urllib.parse import quote
 import gradio as gr
 import pandas as pd
 
+from lab.cancel import cancel_in_background
 from lab.charts import family_figure
 from lab.errors import UserError
 from lab.events import metric_series, read_events
@@ -25,7 +26,6 @@ from lab.quota import delete_run
 from lab.report import TEXT as REPORT_TEXT
 from lab.report import role_names, write_report
 from lab.runs import RunStore
-from lab.threads import start_thread
 
 from ..i18n import I18n
 from ..live import overlay_figure
@@ -229,8 +229,7 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
 
     def cancel(run_id):
         if run_id:
-            store.request_cancel(run_id)
-            start_thread(store.cancel, run_id)
+            cancel_in_background(store, run_id)
 
     cancel_btn.click(cancel, [detail_dd], None, api_name="cancel_run")
 
