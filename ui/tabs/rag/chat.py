@@ -43,8 +43,9 @@ def build_chat_section(rag: Rag) -> ChatParts:
             with gr.Column(scale=1, min_width=320):
                 add("retrieval.mode", gr.Radio(["hybrid", "dense", "bm25"], value=value("retrieval.mode"),
                                                label=t("rag.mode"), elem_id="rag-mode"), "rag.mode")
-                add("retrieval.fusion", gr.Radio(form.kinds["retrieval.fusion"][1], value=value("retrieval.fusion"),
-                                                 label=t("rag.fusion"), elem_id="rag-fusion"), "rag.fusion")
+                bind(forms.widget(form, "retrieval.fusion", gr.Radio(
+                    form.kinds["retrieval.fusion"][1], value=value("retrieval.fusion"), label=t("rag.fusion"),
+                    info=t("rag.fusion_info"), elem_id="rag-fusion")), "rag.fusion", info_key="rag.fusion_info")
                 add("retrieval.k", gr.Slider(1, 20, value=value("retrieval.k"), step=1, label=t("rag.k"),
                                              elem_id="rag-k"), "rag.k")
                 add("retrieval.dense_weight", gr.Slider(0.0, 1.0, value=value("retrieval.dense_weight"), step=0.05,

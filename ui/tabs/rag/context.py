@@ -23,5 +23,5 @@ class Rag:
         """`key` in the language the page is built in (a language switch relabels bound components)."""
         return self.i18n.t(key, self.i18n.lang)
 
-    def bind(self, component, key: str, attr: str = "label"):
-        return self.i18n.bind(component, key, attr)
+    def bind(self, component, key: str, attr: str = "label", info_key: str | None = None):
+        return self.i18n.bind(component, key, attr, info_key)

@@ -28,8 +28,9 @@ TEXT = {
     "rag.delete": ("Delete source", "文書を削除"),
     "rag.chat": ("3. Chat with citations", "3. 引用つきチャット"),
     "rag.mode": ("Retrieval", "検索の方法"),
-    "rag.fusion": ("Fusion (hybrid): zscore = scores standardised per list; rrf = reciprocal rank; minmax = scaled 0–1",
-                   "融合（hybrid）：zscore＝リストごとに標準化、rrf＝順位の逆数、minmax＝0〜1 に縮尺"),
+    "rag.fusion": ("Fusion of the two lists (hybrid)", "二つのリストの融合（hybrid）"),
+    "rag.fusion_info": ("zscore: each list's scores standardised, then summed · minmax: each scaled to 0–1 · "
+                        "rrf: reciprocal rank", "zscore：リストごとに標準化して合計 · minmax：0〜1 に縮尺 · rrf：順位の逆数"),
     "rag.k": ("Chunks given to the model (k)", "モデルに渡すチャンク数（k）"),
     "rag.dense_weight": ("Dense weight (BM25 gets the rest)", "密ベクトルの重み（残りが BM25）"),
     "rag.rerank": ("Cross-encoder for reranking (local folder, optional)", "並べ替え用クロスエンコーダー（ローカルのフォルダ、任意）"),
