@@ -47,6 +47,13 @@ def patient_self_check(seconds: float = 120.0) -> None:
     networking.url_ok = url_ok
 
 
+def concurrency_limit(events: int) -> None:
+    """How many runs of one event handler may run at once. Given to gr.Blocks() through Gradio's documented
+    variable rather than demo.queue(default_concurrency_limit=…): queue() rebuilds the whole FastAPI app of a
+    page of ~800 components, a few tenths of a second of the start (bench/ui_cold_start.py)."""
+    os.environ["GRADIO_DEFAULT_CONCURRENCY_LIMIT"] = str(events)
+
+
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -110,10 +117,10 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.runs_dir:  # everything that resolves `run:<id>` (chat, RAG, judge) reads the runs folder from here
         os.environ["LAB_RUNS_DIR"] = str(os.path.abspath(args.runs_dir))
+    concurrency_limit(8)
     demo = build_app(RunStore(args.runs_dir), lang=args.lang)
     print(f"LLM Lab: http://{args.host}:{args.port}", flush=True)
-    demo.queue(default_concurrency_limit=8).launch(server_name=args.host, server_port=args.port, auth=auth,
-                                                    show_error=True, quiet=True, **launch_kwargs())
+    demo.launch(server_name=args.host, server_port=args.port, auth=auth, show_error=True, quiet=True, **launch_kwargs())
     return 0
 
 
@@ -181,10 +188,11 @@ def serve_workshop(args) -> int:
 
     from ui.app import build_app, launch_kwargs
 
+    concurrency_limit(16)
     with workshop.as_user(None):  # what the page is built with is nobody's: an empty workspace
         demo = build_app(lang=args.lang, workshop=workshop)
     print(f"LLM Lab (workshop, {len(accounts)} accounts): http://{args.host}:{args.port}", flush=True)
-    demo.queue(default_concurrency_limit=16).launch(
+    demo.launch(
         server_name=args.host, server_port=args.port, auth=login, show_error=True, quiet=True,
         max_file_size=f"{args.max_upload_mb}mb", auth_message="LLM Lab workshop", **launch_kwargs())
     return 0

@@ -1,7 +1,9 @@
 """ja/en for every label. Each tab keeps its own small table {key: (en, ja)} and binds components
-to keys; switching language sends one update per bound component (label, value or info)."""
+to keys. Switching language relabels the bound components in the browser, from a table of both languages
+written into the page once (client_table); the server only redraws what it draws (plots, status lines)."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import gradio as gr
@@ -37,14 +39,31 @@ class I18n:
         self.bindings.append(Binding(component, key, attr, info_key))
         return component
 
-    def components(self) -> list:
-        return [b.component for b in self.bindings]
-
-    def updates(self, lang: str) -> list:
-        out = []
+    def client_table(self) -> tuple[list, dict[str, list[dict]]]:
+        """(components, {lang: one update per component}): the bound components, each once, with every
+        attribute bound to it merged into one update per language."""
+        components, updates = [], {lang: [] for lang in LANGS}
+        slot: dict[int, int] = {}
         for b in self.bindings:
-            kwargs = {b.attr: self.t(b.key, lang)}
-            if b.info_key:
-                kwargs["info"] = self.t(b.info_key, lang)
-            out.append(gr.update(**kwargs))
-        return out
+            if id(b.component) not in slot:
+                slot[id(b.component)] = len(components)
+                components.append(b.component)
+                for lang in LANGS:
+                    updates[lang].append({"__type__": "update"})
+            for lang in LANGS:
+                update = updates[lang][slot[id(b.component)]]
+                update[b.attr] = self.t(b.key, lang)
+                if b.info_key:
+                    update["info"] = self.t(b.info_key, lang)
+        return components, updates
+
+
+def relabel_js(updates: dict[str, list[dict]]) -> str:
+    """The browser side of the switch: `(lang) => [update, …]` for the components of client_table, applied by
+    Gradio's frontend to every component's props (a tab not shown yet is drawn with them when it opens). Each
+    update is sent as [attribute, text, …] to keep the page small."""
+    packed = {lang: [[x for key, text in u.items() if key != "__type__" for x in (key, text)] for u in ups]
+              for lang, ups in updates.items()}
+    table = json.dumps(packed, ensure_ascii=False, separators=(",", ":"))
+    return ("(lang) => ((" + table + ")[lang] || []).map((pairs) => { const u = {__type__: 'update'};"
+            " for (let i = 0; i < pairs.length; i += 2) u[pairs[i]] = pairs[i + 1]; return u; })")
