@@ -75,7 +75,7 @@ def build_app(store: RunStore | None = None, lang: str = "ja", workshop=None) ->
         if runs_tab in by_module:
             connect_clone(by_module[runs_tab], by_tab, tabs)
 
-        language_switch(i18n, lang_radio, lang_state, parts)
+        language_switch(i18n, lang_radio, lang_state, parts, tabs)
         for part in parts:
             if "on_load" in part:
                 demo.load(*part["on_load"])
@@ -94,15 +94,31 @@ def undocumented_api(demo: gr.Blocks) -> None:
             fn.api_visibility = "undocumented"
 
 
-def language_switch(i18n: I18n, lang_radio: gr.Radio, lang_state: gr.State, parts: list[dict]) -> None:
-    """The ja/en radio starts two events at once. In the browser, every bound component (labels, buttons,
-    markdown, tab titles, placeholders) is relabelled from both languages' table written into the page: no round
-    trip (400-odd label updates through the server took seconds, Gradio rebuilding each as a component). On the
-    server, lang_state follows and every tab redraws what it draws in the language (plot titles are drawn into
-    the figure, status lines are HTML): one round trip for all tabs."""
+def language_switch(i18n: I18n, lang_radio: gr.Radio, lang_state: gr.State, parts: list[dict], tabs: gr.Tabs) -> None:
+    """The ja/en radio starts three events, one after the other. In the browser, every bound component (labels,
+    buttons, markdown, tab titles, placeholders) is relabelled from both languages' table written into the page,
+    the tab shown first (ui/i18n.relabel_js): no round trip (400-odd label updates through the server took
+    seconds, Gradio rebuilding each as a component). On the server, lang_state follows and every tab redraws what
+    it draws in the language (plot titles are drawn into the figure, status lines are HTML): one round trip."""
     components, updates = i18n.client_table()
-    lang_radio.change(None, [lang_radio], components, js=relabel_js(updates), show_progress="hidden")
-    lang_radio.change(*server_redraw(lang_radio, lang_state, parts), show_progress="hidden")
+    shown_first, the_rest = relabel_js(updates, tab_groups(components, tabs))
+    relabel = lang_radio.change(None, [lang_radio], components, js=shown_first, show_progress="hidden")
+    # then, not beside: a server event's status changes make Gradio's page revisit every component's loading
+    # state (hundreds here), which delayed the relabelling by most of a second when both ran at once
+    relabel.then(None, [lang_radio], components, js=the_rest, show_progress="hidden").then(
+        *server_redraw(lang_radio, lang_state, parts), show_progress="hidden")
+
+
+def tab_groups(components: list, tabs: gr.Tabs) -> dict[str, list[int]]:
+    """{top-level tab's button id: positions of the components inside it}; a tab's own title is not inside it."""
+    groups: dict[str, list[int]] = {}
+    for position, component in enumerate(components):
+        block = component.parent
+        while block is not None and block.parent is not tabs:
+            block = block.parent
+        if block is not None and block.elem_id:
+            groups.setdefault(f"{block.elem_id}-button", []).append(position)
+    return groups
 
 
 def server_redraw(lang_radio: gr.Radio, lang_state: gr.State, parts: list[dict]):

@@ -58,12 +58,23 @@ class I18n:
         return components, updates
 
 
-def relabel_js(updates: dict[str, list[dict]]) -> str:
-    """The browser side of the switch: `(lang) => [update, …]` for the components of client_table, applied by
-    Gradio's frontend to every component's props (a tab not shown yet is drawn with them when it opens). Each
-    update is sent as [attribute, text, …] to keep the page small."""
+def relabel_js(updates: dict[str, list[dict]], groups: dict[str, list[int]]) -> tuple[str, str]:
+    """The browser side of the switch, two js functions `(lang) => [update, …]` for the components of
+    client_table, applied by Gradio's frontend to the components' props (a tab not drawn yet is drawn with them
+    when it opens). `groups` maps a top-level tab's button id to the positions of its components; the first
+    function relabels what is not in a group (header, tab titles) and the group of the tab shown, the second,
+    run right after, every other tab: what the user sees changes at once, the rest follows. The table of both
+    languages is written into the page once, with the first, as [attribute, text, …] per component."""
     packed = {lang: [[x for key, text in u.items() if key != "__type__" for x in (key, text)] for u in ups]
               for lang, ups in updates.items()}
-    table = json.dumps(packed, ensure_ascii=False, separators=(",", ":"))
-    return ("(lang) => ((" + table + ")[lang] || []).map((pairs) => { const u = {__type__: 'update'};"
-            " for (let i = 0; i < pairs.length; i += 2) u[pairs[i]] = pairs[i + 1]; return u; })")
+    table = json.dumps({"text": packed, "groups": groups}, ensure_ascii=False, separators=(",", ":"))
+    make = ("const make = (pairs) => { const u = {__type__: 'update'}; for (let i = 0; i < pairs.length; i += 2)"
+            " u[pairs[i]] = pairs[i + 1]; return u; };")
+    first = ("(lang) => { const r = window.__labRelabel = " + table + "; " + make +
+             " const later = new Set(); for (const [button, positions] of Object.entries(r.groups)) {"
+             " if (document.getElementById(button)?.getAttribute('aria-selected') !== 'true')"
+             " positions.forEach((i) => later.add(i)); } r.later = later;"
+             " return (r.text[lang] || []).map((pairs, i) => later.has(i) ? {__type__: 'update'} : make(pairs)); }")
+    rest = ("(lang) => { const r = window.__labRelabel; " + make +
+            " return (r.text[lang] || []).map((pairs, i) => r.later.has(i) ? make(pairs) : {__type__: 'update'}); }")
+    return first, rest
