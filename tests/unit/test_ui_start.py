@@ -76,3 +76,32 @@ def test_invalid_yaml_still_names_line_and_the_offending_character(tmp_path):
     path.write_text("kind: sft\ntrain:\n\tmax_steps: 3\n", encoding="utf-8")
     with pytest.raises(UserError, match=r"bad.yaml:3: invalid YAML: found character '\\t' that cannot start any token"):
         presets.read_yaml(path)
+
+
+def _relabel_table(demo) -> tuple[list, dict]:
+    first = next(fn for fn in demo.fns.values() if fn.fn is None and fn.js and "window.__labRelabel = " in fn.js)
+    text = first.js.split("window.__labRelabel = ", 1)[1]
+    return first.outputs, json.JSONDecoder().raw_decode(text)[0]
+
+
+def test_the_page_carries_both_languages_for_every_bound_component_and_groups_them_by_tab(tmp_path, monkeypatch):
+    import gradio as gr
+
+    import ui.app
+    monkeypatch.setenv("LAB_WORKSPACE", str(tmp_path))
+    demo = ui.app.build_app(lang="en")
+    outputs, table = _relabel_table(demo)
+    ja, en = table["text"]["ja"], table["text"]["en"]
+    assert len(ja) == len(en) == len(outputs) > 300
+    assert all(pairs and len(pairs) % 2 == 0 for pairs in ja + en)
+    by_elem = {c.elem_id: i for i, c in enumerate(outputs) if getattr(c, "elem_id", None)}
+    home = next(b for b in demo.blocks.values() if isinstance(b, gr.Tab) and b.elem_id == "tab-home")
+    tab_titles = [b for b in demo.blocks.values() if isinstance(b, gr.Tab) and b.parent is home.parent]
+    assert len(tab_titles) >= 8 and {id(t) for t in tab_titles} <= set(map(id, outputs))
+    assert ja[by_elem["sft-start"]] == ["value", "開始"] and en[by_elem["sft-start"]] == ["value", "Start"]
+    assert by_elem["sft-start"] in table["groups"]["tab-sft-button"]
+    grouped = {i for positions in table["groups"].values() for i in positions}
+    first_step = {by_elem["lang"]} | {i for i, c in enumerate(outputs) if any(c is t for t in tab_titles)}
+    assert not first_step & grouped  # the header and the tab titles change at once, whichever tab is shown
+    server_half = next(fn for fn in demo.fns.values() if fn.fn is not None and fn.name == "switch")
+    assert not set(map(id, server_half.outputs)) & {id(t) for t in tab_titles}  # labels are not the server's job
