@@ -65,16 +65,15 @@ def test_fusion_is_a_spec_field_of_the_form(rag_blocks):
     forms = RagForms.create()
     widget = next(w for w in part["open_preset"][2] if w.elem_id == "rag-fusion")
     assert widget.value == "zscore" and set(widget.choices) == {("zscore", "zscore"), ("minmax", "minmax"), ("rrf", "rrf")}
-    values = forms.values_from(forms.index, forms.index_base) + forms.values_from(forms.chat, forms.eval_base) + \
-        forms.values_from(forms.eval, forms.eval_base)
-    fusion_at = len(forms.index.keys) + forms.chat.keys.index("retrieval.fusion")
-    values[fusion_at] = "rrf"
-    spec = validate(forms.eval_dict(*forms.split(values)), "form")
+    values = {**forms.preset_values(forms.index), **forms.preset_values(forms.chat), **forms.preset_values(forms.eval),
+              "retrieval.fusion": "rrf"}
+    spec = validate(forms.eval_dict(values), "form")
     assert spec.retrieval.fusion == "rrf" and spec.retrieval.dense_weight == 0.5
-    command = _fn(demo, "update_eval_command")(*values)
+    in_page_order = [values[key] for key in forms.keys]  # as the page sends them: the widgets' order
+    command = _fn(demo, "update_eval_command")(*in_page_order)
     assert "--set retrieval.fusion=rrf" in command and command.count("--set") == 1, command
-    values[fusion_at] = "zscore"
-    assert "fusion" not in _fn(demo, "update_eval_command")(*values)
+    values["retrieval.fusion"] = "zscore"
+    assert "fusion" not in _fn(demo, "update_eval_command")(*[values[key] for key in forms.keys])
 
 
 def test_a_preset_fills_the_fusion_and_the_chat_retrieves_with_it(rag_blocks, workspace, monkeypatch):

@@ -47,12 +47,12 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
     index_inputs, all_inputs = forms.index.components(), forms.all_widgets
 
     def update_index_command(*values):
-        return equivalent_command(forms.index_preset, forms.index_base, forms.index_dict(values))
+        return equivalent_command(forms.index_preset, forms.index_base, forms.index_dict(forms.by_key(values, forms.index)))
 
     gr.on([w.change for w in index_inputs], update_index_command, index_inputs, [ip.command], show_progress="hidden")
 
     def update_eval_command(*values):
-        return equivalent_command(forms.eval_preset, forms.eval_base, forms.eval_dict(*forms.split(values)))
+        return equivalent_command(forms.eval_preset, forms.eval_base, forms.eval_dict(forms.by_key(values)))
 
     gr.on([w.change for w in all_inputs], update_eval_command, all_inputs, [ep.command], show_progress="hidden")
 

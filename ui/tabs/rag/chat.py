@@ -106,8 +106,11 @@ def wire_chat(rag: Rag, cp: ChatParts, index_widget) -> None:
         history_rag = list(history_rag or []) + [user]
         history_plain = list(history_plain or []) + ([user] if compare_on else [])
         try:
-            data = forms.chat_dict([mode_, k_, dense_w, rerank_, fusion_ or "zscore", model_, base_url_, temperature_,
-                                    max_new_, prompt_])
+            data = forms.chat_dict({"retrieval.mode": mode_, "retrieval.k": k_, "retrieval.dense_weight": dense_w,
+                                    "retrieval.rerank_model": rerank_, "retrieval.fusion": fusion_ or "zscore",
+                                    "generator.model": model_, "generator.base_url": base_url_,
+                                    "generator.temperature": temperature_, "generator.max_new_tokens": max_new_,
+                                    "generator.prompt": prompt_})
             settings = RetrievalSpec(**data["retrieval"])
             generator = GeneratorSpec(**data["generator"])
             hits = retrieve((index_ or "").strip(), question, settings)

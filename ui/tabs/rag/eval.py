@@ -95,7 +95,7 @@ def wire_eval(rag: Rag, ep: EvalParts, api_key, stop_run) -> None:
         *values, key = values
         try:
             with pasted_key(key):  # to this run's worker alone, never into job.yaml
-                run = submit(store, validate(forms.eval_dict(*forms.split(values)), "form"))
+                run = submit(store, validate(forms.eval_dict(forms.by_key(values)), "form"))
         except UserError as e:
             gr.Warning(str(e))
             return gr.skip(), f"⚠ {e}", gr.skip()

@@ -155,7 +155,9 @@ def wire_index(rag: Rag, ip: IndexParts):
 
     def preview(docs_, size_, overlap_):
         try:
-            data = validate(forms.index_dict(["default", docs_, size_, overlap_, "", "sudachi"]), "form")
+            values = {**forms.preset_values(forms.index), "index": "default", "docs": docs_, "chunking.size": size_,
+                      "chunking.overlap": overlap_}
+            data = validate(forms.index_dict(values), "form")
             frame, info = preview_rows(data)
         except UserError as e:
             return gr.skip(), f"⚠ {e}", gr.skip()
@@ -166,7 +168,7 @@ def wire_index(rag: Rag, ip: IndexParts):
 
     def start_index(*values):
         try:
-            run = submit(store, validate(forms.index_dict(values), "form"))
+            run = submit(store, validate(forms.index_dict(forms.by_key(values, forms.index)), "form"))
         except UserError as e:
             gr.Warning(str(e))
             return gr.skip(), f"⚠ {e}", gr.skip()

@@ -40,10 +40,19 @@ class RagForms:
                    SpecForm(RagEvalSpec, EVAL_KEYS, id_prefix="rag-"),
                    str(index_preset), str(eval_preset), read_yaml(index_preset)[0], read_yaml(eval_preset)[0])
 
-    # ---- form → spec dict ------------------------------------------------------------------------
-    def index_dict(self, values) -> dict:
-        """A `rag_index` spec dict: the preset with the index form's values (INDEX_KEYS order)."""
-        return self._index_fields(self.index.to_dict(copy.deepcopy(self.index_base), list(values)))
+    # ---- form → spec dict (values keyed by spec key, as `by_key` makes them from an event's values) -------
+    @property
+    def keys(self) -> list[str]:
+        """Every widget's key, in the order of `all_widgets` (index, chat, evaluation)."""
+        return [*self.index.keys, *self.chat.keys, *self.eval.keys]
+
+    def by_key(self, values, form: SpecForm | None = None) -> dict:
+        """An event's positional values (of `form`'s widgets, or of `all_widgets`) keyed by spec key."""
+        return dict(zip(form.keys if form is not None else self.keys, values, strict=True))
+
+    def index_dict(self, values: dict) -> dict:
+        """A `rag_index` spec dict: the preset with the index form's values."""
+        return self._index_fields(self.index.to_dict(copy.deepcopy(self.index_base), _ordered(self.index, values)))
 
     def _index_fields(self, data: dict) -> dict:
         data["docs"] = data.get("docs") or ""
@@ -51,9 +60,9 @@ class RagForms:
             data["embedding"]["model"] = self.index_base["embedding"]["model"]
         return data
 
-    def chat_dict(self, values) -> dict:
-        """The eval preset with the chat's retrieval and answer settings (RETRIEVAL_KEYS + GENERATOR_KEYS order)."""
-        data = self.chat.to_dict(copy.deepcopy(self.eval_base), list(values))
+    def chat_dict(self, values: dict) -> dict:
+        """The eval preset with the chat's retrieval and answer settings."""
+        data = self.chat.to_dict(copy.deepcopy(self.eval_base), _ordered(self.chat, values))
         retrieval, generator = data["retrieval"], data["generator"]
         # one slider shares the fusion's weight: BM25 gets what the dense list does not
         retrieval["dense_weight"] = round(float(retrieval["dense_weight"]), 4)
@@ -64,20 +73,14 @@ class RagForms:
             generator.pop("prompt", None)  # the default prompt stays out of the spec (and the command)
         return data
 
-    def eval_dict(self, index_values, chat_values, eval_values) -> dict:
-        """A `rag_eval` spec dict from all three forms."""
-        data = self.eval.to_dict(self.chat_dict(chat_values), list(eval_values))
-        data = self.index.to_dict(data, list(index_values))
-        data = self._index_fields(data)
+    def eval_dict(self, values: dict) -> dict:
+        """A `rag_eval` spec dict from all three forms' values."""
+        data = self.eval.to_dict(self.chat_dict(values), _ordered(self.eval, values))
+        data = self._index_fields(self.index.to_dict(data, _ordered(self.index, values)))
         data["docs"] = data["docs"] or None  # no folder: evaluate the index as it is
         data["max_questions"] = int(data["max_questions"]) if data.get("max_questions") else None
         data["judge"]["model"] = data["judge"].get("model") or None  # empty: skip the judged views
         return data
-
-    def split(self, values) -> tuple[list, list, list]:
-        """All the forms' values, in index, chat, eval order → one list per form."""
-        a, b = len(self.index.keys), len(self.index.keys) + len(self.chat.keys)
-        return list(values[:a]), list(values[a:b]), list(values[b:])
 
     # ---- spec → form values ------------------------------------------------------------------------
     def values_from(self, form: SpecForm, data: dict) -> list:  # data: a spec dict
@@ -105,6 +108,14 @@ class RagForms:
         form.widgets[key] = component
         return component
 
+    def preset_values(self, form: SpecForm) -> dict:
+        """`form`'s values for its preset (the index preset for the index form, else the eval preset), by key."""
+        return dict(zip(form.keys, self.values_from(form, self.index_base if form is self.index else self.eval_base)))
+
     @property
     def all_widgets(self) -> list:
         return [*self.index.components(), *self.chat.components(), *self.eval.components()]
+
+
+def _ordered(form: SpecForm, values: dict) -> list:
+    return [values[key] for key in form.keys]
