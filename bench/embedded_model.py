@@ -8,8 +8,9 @@ Prints, with wall and CPU seconds of every job it runs:
 - SFT: mean character F1 against the reference on the first ten training questions (greedy),
   base tiny vs after presets/sft-tiny.yaml;
 - UTF-8: U+FFFD count in 200 replies sampled at temperature 1.0 (base and SFT model);
-- DPO: implicit reward accuracy on the held-out bundled pairs (policy vs its SFT reference), and a
-  few replies of both side by side;
+- DPO: implicit reward accuracy on the held-out bundled pairs (policy vs its SFT reference), the share of
+  held-out prompts whose greedy reply opens with the trait the pairs teach (SFT vs DPO), and a few
+  replies of both side by side; `--seeds 42,7` repeats SFT + DPO for each training seed;
 - RAG: share of bundled reading questions whose answer contains the gold span, with and without
   retrieval (train and held-out questions apart).
 
@@ -70,6 +71,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--bootstrap", action="store_true", help="build the tiny model first, in the temporary workspace")
     p.add_argument("--samples", type=int, default=200, help="replies sampled for the U+FFFD count")
+    p.add_argument("--seeds", default="42", help="training seeds of sft-tiny and dpo-tiny, comma-separated (one SFT + DPO pair each)")
+    p.add_argument("--no-rag", action="store_true", help="skip the RAG index and the span questions")
     p.add_argument("--keep", action="store_true", help="keep the temporary workspace")
     args = p.parse_args()
 
@@ -85,39 +88,53 @@ def main() -> None:
         source = Path(os.environ.get("LAB_SOURCE_WORKSPACE", REPO / "workspace")) / "models"
         (ws / "models").symlink_to(source.resolve())
 
-    sft, wall, cpu = run_json(["run", "presets/sft-tiny.yaml"], env)
-    rows.append(("sft-tiny", f"{wall:.0f} s wall, {cpu:.0f} s CPU ({sft['status']})"))
-    dpo, wall, cpu = run_json(["run", "presets/dpo-tiny.yaml", "--set", f"model.name=run:{sft['run_id']}"], env)
-    rows.append(("dpo-tiny from that SFT run", f"{wall:.0f} s wall, {cpu:.0f} s CPU ({dpo['status']})"))
-    sft_model, dpo_model = f"run:{sft['run_id']}", f"run:{dpo['run_id']}"
-
-    _, wall, cpu = run_json(["run", "presets/rag-index.yaml", "--set", "index=default"], env)
-    rows.append(("rag-index (bundled documents)", f"{wall:.0f} s wall, {cpu:.0f} s CPU"))
+    pairs = []  # (seed, sft model, dpo model)
+    for seed in [int(x) for x in args.seeds.split(",")]:
+        sft, wall, cpu = run_json(["run", "presets/sft-tiny.yaml", "--set", f"train.seed={seed}"], env)
+        rows.append((f"sft-tiny (seed {seed})", f"{wall:.0f} s wall, {cpu:.0f} s CPU ({sft['status']})"))
+        dpo, wall, cpu = run_json(["run", "presets/dpo-tiny.yaml", "--set", f"model.name=run:{sft['run_id']}",
+                                   "--set", f"train.seed={seed}"], env)
+        rows.append((f"dpo-tiny from that SFT run (seed {seed})", f"{wall:.0f} s wall, {cpu:.0f} s CPU ({dpo['status']})"))
+        pairs.append((seed, f"run:{sft['run_id']}", f"run:{dpo['run_id']}"))
+    if not args.no_rag:
+        _, wall, cpu = run_json(["run", "presets/rag-index.yaml", "--set", "index=default"], env)
+        rows.append(("rag-index (bundled documents)", f"{wall:.0f} s wall, {cpu:.0f} s CPU"))
 
     t0 = time.perf_counter()
-    f1_base, f1_sft = checks.sft_f1("tiny"), checks.sft_f1(sft_model)
-    rows.append(("SFT: char F1, first ten training questions (greedy)", f"base {f1_base.mean:.2f} -> trained {f1_sft.mean:.2f}"))
-    bad_base, bad_sft = checks.fffd_count("tiny", args.samples), checks.fffd_count(sft_model, args.samples)
-    rows.append((f"U+FFFD in {args.samples} replies at temperature 1.0", f"base {bad_base}, SFT {bad_sft}"))
-    acc = checks.dpo_reward_accuracy(dpo_model, sft_model)
-    rows.append((f"DPO: implicit reward accuracy, {acc.n} held-out pairs", f"{acc.accuracy:.2f} (mean margin {acc.margin:+.2f})"))
-    rag = checks.rag_span_hits("tiny")
-    for split in ("train", "heldout"):
-        r = rag[split]
+    f1_base = checks.sft_f1("tiny")
+    bad_base = checks.fffd_count("tiny", args.samples)
+    examples = {}
+    for seed, sft_model, dpo_model in pairs:
+        f1_sft = checks.sft_f1(sft_model)
+        rows.append((f"SFT: char F1, first ten training questions (greedy), seed {seed}", f"base {f1_base.mean:.2f} -> trained {f1_sft.mean:.2f}"))
+        bad_sft = checks.fffd_count(sft_model, args.samples)
+        rows.append((f"U+FFFD in {args.samples} replies at temperature 1.0, seed {seed}", f"base {bad_base}, SFT {bad_sft}"))
+        acc = checks.dpo_reward_accuracy(dpo_model, sft_model)
+        rows.append((f"DPO: implicit reward accuracy, {acc.n} held-out pairs, seed {seed}", f"{acc.accuracy:.2f} (mean margin {acc.margin:+.2f})"))
+        before, after = checks.dpo_trait(sft_model), checks.dpo_trait(dpo_model)
+        rows.append((f"DPO: held-out replies opening with 「{checks.DPO_TRAIT}」, seed {seed}", f"SFT {before.share:.0%} -> DPO {after.share:.0%} of {after.n}"))
+        examples.setdefault("sft", (f1_base, f1_sft))
+        examples.setdefault("dpo", (sft_model, dpo_model))
+    rag = {} if args.no_rag else checks.rag_span_hits("tiny")
+    for split, r in rag.items():
         rows.append((f"RAG: gold span in the answer, {r.n} {split} questions (base tiny)",
                      f"with retrieval {r.with_retrieval:.0%}, without {r.without_retrieval:.0%}"))
     rows.append(("measuring", f"{time.perf_counter() - t0:.0f} s wall"))
 
+    f1_base, f1_sft = examples["sft"]
     print("\nSFT: the first questions, base vs trained (greedy)")
     for q, ref, base, trained in list(zip(f1_sft.questions, f1_sft.references, f1_base.answers, f1_sft.answers))[:3]:
         print(f"  Q: {q}\n    reference: {ref}\n    base:      {base[:80]!r}\n    SFT:       {trained[:80]!r}")
     print("\nDPO: held-out prompts, SFT vs DPO (greedy)")
-    for q, a, b in checks.side_by_side(sft_model, dpo_model, n=3):
+    for q, a, b in checks.side_by_side(*examples["dpo"], n=3):
         print(f"  Q: {q}\n    SFT: {a[:80]!r}\n    DPO: {b[:80]!r}")
-    print("\nRAG: with vs without retrieval (base tiny)")
-    for q, span, with_r, without_r in rag["train"].examples[:3]:
-        print(f"  Q: {q}   gold: {span}\n    with:    {with_r[:80]!r}\n    without: {without_r[:80]!r}")
-    print(f"\nembedded model, measured on this machine ({os.cpu_count()} CPUs; figures from a loaded machine are slower)")
+    if rag:
+        print("\nRAG: with vs without retrieval (base tiny)")
+        for q, span, with_r, without_r in rag["train"].examples[:3]:
+            print(f"  Q: {q}   gold: {span}\n    with:    {with_r[:80]!r}\n    without: {without_r[:80]!r}")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"\nembedded model, measured on this machine ({os.cpu_count()} CPUs, load average {load} at the end; "
+          "figures from a loaded machine are slower)")
     width = max(len(k) for k, _ in rows)
     for k, v in rows:
         print(f"  {k:<{width}}  {v}")

@@ -11,6 +11,8 @@ from ..paths import SAMPLES_DIR
 from . import utf8
 
 SFT_PRESET, DPO_PRESET = "sft-tiny", "dpo-tiny"
+# what dpo-tiny's bundled pairs teach: the chosen reply opens with it, the rejected one is the same without
+DPO_TRAIT = "ご質問ありがとうございます"
 
 
 @dataclass
@@ -30,6 +32,13 @@ class RewardResult:
 
 
 @dataclass
+class TraitResult:
+    share: float  # held-out prompts whose greedy reply opens with DPO_TRAIT
+    n: int
+    replies: list[str]
+
+
+@dataclass
 class SpanResult:
     n: int
     with_retrieval: float
@@ -37,25 +46,26 @@ class SpanResult:
     examples: list[tuple] = field(default_factory=list)
 
 
-def _split(path, preset: str, formats: tuple[str, ...]):
-    """(train rows, held-out rows) exactly as the preset's job splits them."""
+def _split(path, preset: str, formats: tuple[str, ...], sets: tuple[str, ...] = ()):
+    """(train rows, held-out rows) exactly as the preset's job (with `--set` overrides) splits them."""
     from ..data.formats import load_rows
     from ..presets import load_preset
     from ..train.common import split_rows
 
-    spec = load_preset(preset)
-    rows, _ = load_rows(path, "auto", formats, None)
+    spec = load_preset(preset, list(sets))
+    rows, _ = load_rows(path, "auto", formats, spec.dataset.max_samples)
     train, held = split_rows(rows, spec.dataset.eval_split, spec.train.seed)
     key = lambda r: json.dumps(r, ensure_ascii=False, sort_keys=True)  # noqa: E731
     held_keys = {key(r) for r in held} if held is not None else set()
     return [r for r in rows if key(r) not in held_keys], [r for r in rows if key(r) in held_keys]
 
 
-def sft_questions(n: int = 10) -> list[tuple[list[dict], str]]:
-    """The first `n` training conversations of sft-tiny: (messages before the last answer, that answer)."""
+def sft_questions(n: int = 10, sets: tuple[str, ...] = ()) -> list[tuple[list[dict], str]]:
+    """The first `n` training conversations of sft-tiny (run with `sets`): (messages before the last
+    answer, that answer)."""
     from ..train.sft import SFT_FORMATS
 
-    train, _ = _split(SAMPLES_DIR / "sft_ja.jsonl", SFT_PRESET, SFT_FORMATS)
+    train, _ = _split(SAMPLES_DIR / "sft_ja.jsonl", SFT_PRESET, SFT_FORMATS, sets)
     out = []
     for row in train[:n]:
         messages = row["messages"]
@@ -76,11 +86,11 @@ def answer(model, tokenizer, messages: list[dict], max_new_tokens: int = 128) ->
     return generate(model, tokenizer, messages, max_new_tokens=max_new_tokens, temperature=0.0).text
 
 
-def sft_f1(name: str, n: int = 10) -> F1Result:
+def sft_f1(name: str, n: int = 10, sets: tuple[str, ...] = ()) -> F1Result:
     from ..evals.metrics.char_f1.char_f1 import char_f1
 
     model, tokenizer = _model(name)
-    items = sft_questions(n)
+    items = sft_questions(n, sets)
     answers = [answer(model, tokenizer, messages) for messages, _ in items]
     scores = [char_f1(a, ref) for a, (_, ref) in zip(answers, items)]
     return F1Result(sum(scores) / len(scores), [m[-1]["content"] for m, _ in items], [r for _, r in items], answers, scores)
@@ -125,7 +135,11 @@ def _completion_logp(model, tokenizer, prompt: list[dict], completion: list[dict
 
 
 def heldout_pairs() -> list[dict]:
-    _, held = _split(SAMPLES_DIR / "dpo_ja.jsonl", DPO_PRESET, ("preference", "hh_rlhf"))
+    """The pairs dpo-tiny holds out (its eval split): prompts the policy never trained on."""
+    from ..paths import resolve_input
+    from ..presets import load_preset
+
+    _, held = _split(resolve_input(load_preset(DPO_PRESET).dataset.path, "dataset"), DPO_PRESET, ("preference", "hh_rlhf"))
     return held
 
 
@@ -145,6 +159,13 @@ def dpo_reward_accuracy(policy: str, reference: str, beta: float | None = None) 
         wins += reward["chosen"] > reward["rejected"]
         margins.append(reward["chosen"] - reward["rejected"])
     return RewardResult(wins / len(pairs), sum(margins) / len(margins), len(pairs))
+
+
+def dpo_trait(policy: str, max_new_tokens: int = 24) -> TraitResult:
+    """Asked the held-out prompts (greedy), how many replies open with the trait the pairs teach."""
+    model, tokenizer = _model(policy)
+    replies = [answer(model, tokenizer, row["prompt"], max_new_tokens) for row in heldout_pairs()]
+    return TraitResult(sum(r.startswith(DPO_TRAIT) for r in replies) / len(replies), len(replies), replies)
 
 
 def side_by_side(a: str, b: str, n: int = 3) -> list[tuple[str, str, str]]:

@@ -2,9 +2,12 @@
 SFT makes it answer its own training questions, DPO makes it prefer the chosen answers of held-out
 pairs, and a RAG answer quotes the retrieved passage.
 
-SLOW, on purpose: one run of presets/sft-tiny.yaml exactly as shipped (the course's ch. 11 preset) and
-one dpo-tiny from it are shared by every test of this module (module-scoped fixture). The RAG test is
-marked xfail and not run: that lesson does not work yet. The figures themselves are printed by bench/embedded_model.py."""
+One sft-tiny run and one dpo-tiny run from it are shared by every test of this module (module-scoped
+fixtures). The SFT run is the shipped preset on its first 50 conversations for 150 steps (SUITE_SFT: under
+a minute instead of three; it memorises them as the shipped run memorises all 180): the thresholds are the
+issue's own, measured on the questions that run trained on. dpo-tiny runs as shipped. The shipped presets'
+own figures are printed by bench/embedded_model.py. The RAG test is marked xfail and not
+run: that lesson does not work yet."""
 from __future__ import annotations
 
 import json
@@ -34,11 +37,23 @@ def _result(proc) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+SUITE_SFT = ("dataset.max_samples=50", "train.max_steps=150", "train.eval_strategy=no")
+
+
 @pytest.fixture(scope="module")
 def sft_run(module_workspace):
-    """One shipped sft-tiny run (the slow part of this module)."""
-    sft = _result(lab("run", "presets/sft-tiny.yaml", "--json", workspace=module_workspace, timeout=1200))
+    """One sft-tiny run, shorter than shipped (the slow part of this module)."""
+    sets = [arg for s in SUITE_SFT for arg in ("--set", s)]
+    sft = _result(lab("run", "presets/sft-tiny.yaml", *sets, "--json", workspace=module_workspace, timeout=1200))
     return f"run:{sft['run_id']}"
+
+
+@pytest.fixture(scope="module")
+def dpo_run(sft_run, module_workspace):
+    """dpo-tiny as shipped, from that SFT run."""
+    dpo = _result(lab("run", "presets/dpo-tiny.yaml", "--set", f"model.name={sft_run}", "--json",
+                      workspace=module_workspace, timeout=1200))
+    return f"run:{dpo['run_id']}"
 
 
 def test_the_tokenizer_keeps_every_bundled_character_whole_and_a_chat_template(module_workspace, tiny_models_dir):
@@ -82,27 +97,22 @@ def test_a_streamed_chat_never_shows_a_broken_character_and_the_process_exits_cl
     assert "terminate called" not in proc.stderr
 
 
-def test_sft_tiny_as_shipped_makes_the_model_answer_its_own_training_questions(sft_run):
+def test_sft_tiny_makes_the_model_answer_its_own_training_questions(sft_run):
     from lab.models.embedded_checks import sft_f1
 
-    sft_model = sft_run
-    base, trained = sft_f1("tiny"), sft_f1(sft_model)
+    base, trained = sft_f1("tiny", sets=SUITE_SFT), sft_f1(sft_run, sets=SUITE_SFT)
     assert base.mean <= 0.15, base.answers
     assert trained.mean >= 0.5, list(zip(trained.answers, trained.references))
 
 
-# Not run in the suite while it does not pass (a full dpo-tiny run costs minutes): bench/embedded_model.py measures it.
-@pytest.mark.xfail(run=False, reason="issue 18 point 3 not reached reliably: held-out accuracy 0.85 from a 500-step "
-                                      "sft-tiny run, 0.54 from the shipped 400-step one")
-def test_dpo_tiny_from_that_run_prefers_the_chosen_answers_of_held_out_pairs(sft_run, module_workspace):
-    from lab.models.embedded_checks import dpo_reward_accuracy
+def test_dpo_tiny_from_that_run_prefers_the_chosen_answers_of_held_out_pairs_and_shows_the_trait(sft_run, dpo_run):
+    from lab.models.embedded_checks import DPO_TRAIT, dpo_reward_accuracy, dpo_trait
 
-    sft_model = sft_run
-    dpo = _result(lab("run", "presets/dpo-tiny.yaml", "--set", f"model.name={sft_model}", "--json",
-                      workspace=module_workspace, timeout=1200))
-    dpo_model = f"run:{dpo['run_id']}"
-    result = dpo_reward_accuracy(dpo_model, sft_model)
+    result = dpo_reward_accuracy(dpo_run, sft_run)
     assert result.n >= 5 and result.accuracy >= 0.8, result
+    before, after = dpo_trait(sft_run), dpo_trait(dpo_run)
+    assert before.share == 0, before.replies  # the SFT model never thanks: the trait comes from the pairs
+    assert after.share >= 0.5, (DPO_TRAIT, after.replies)
 
 
 @pytest.mark.xfail(run=False, reason="issue 18 point 4 not reached: the bootstrap's reading task does not yet make the "

@@ -132,12 +132,14 @@ COURSE = (
           "SFT の実行から始め、同じ指示への好ましい回答と好ましくない回答の組から学習します（DPO）。\n"
           "良い・悪いのラベルだけの回答からも学べます（KTO）。結果は評価タブで親の SFT と比べます。"),
          ("rewards/margins and rewards/accuracies should rise (eval: pairs the policy never saw); beside them, the SFT "
-          "parent's eval loss — a model pulled far from its reference forgets what SFT taught it. The pairs prefer a short, polite, "
-          "correct answer over a curt, rambling or wrong one; on the tiny model the eval reward accuracy shows it, its chat "
-          "on new prompts does not (it only memorised).",
+          "parent's eval loss — a model pulled far from its reference forgets what SFT taught it. The bundled pairs teach one trait you "
+          "can see: the chosen reply opens with 「ご質問ありがとうございます。」, the rejected one is the same answer without it. "
+          "Then ask a question it never saw, beside the SFT parent: the DPO reply opens with the thanks (the rest stays "
+          "memorised fragments at this size).",
           "rewards/margins と rewards/accuracies が上がること（eval は方策が見ていないペア）。並べて表示される親 SFT の "
-          "eval loss にも注目します。参照モデルから離れすぎると、SFT で覚えたことを忘れます。ペアが教えるのは、ぶっきらぼう・"
-          "冗長・誤りの回答より、短く丁寧で正しい回答です。tiny モデルでは eval の報酬正解率に表れますが、新しい質問へのチャットには表れません（丸暗記だけなので）。"),
+          "eval loss にも注目します。参照モデルから離れすぎると、SFT で覚えたことを忘れます。同梱のペアが教えるのは目に見える"
+          "一つの特徴です。選ばれた回答は「ご質問ありがとうございます。」で始まり、選ばれなかった回答はお礼のない同じ答えです。"
+          "学習後、見ていない質問を親の SFT と並べて聞くと、DPO の返事はお礼から始まります（続きはこの大きさでは丸暗記の断片のままです）。"),
          (("dpo-tiny", "dpo", None), ("kto-tiny", "dpo", None))),
     Step("rag", ("Ch. 13", "第 13 章"),
          ("Retrieval-augmented generation", "RAG（検索拡張生成）"),
