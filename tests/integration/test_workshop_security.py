@@ -84,7 +84,7 @@ def rag_reply(c, model: str, index: str = "default") -> str:
 
 def sft_chat_reply(c, run_id: str) -> str:
     """The SFT tab's chat with a run of the caller's (picked the way the page does: load, then watch)."""
-    c.predict(api_name="/on_load_1")
+    c.predict(api_name="/load_tabs")  # every tab's page load, one event (ui/app.py)
     c.predict(run_id, api_name="/watch_1")
     trained = c.predict("こんにちは", 12, 0, api_name="/send")[0]
     return "".join(part.get("text", "") for part in trained[-1]["content"])
@@ -155,7 +155,7 @@ def test_report_json_cannot_point_the_data_tab_at_a_server_file(lab):
     report_path.write_text(json.dumps(report), encoding="utf-8")
 
     alice = client(lab, "alice")
-    alice.predict(api_name="/on_load")  # the Data tab opens alice's latest run, as the page does
+    alice.predict(api_name="/load_tabs")  # the Data tab opens alice's latest run, as the page does
     alice.predict(api_name="/tick")
     results = alice.predict(0.8, 20, 5, api_name="/draw_finished")
     shown = json.dumps(results, ensure_ascii=False, default=str)
