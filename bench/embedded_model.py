@@ -34,9 +34,10 @@ sys.path.insert(0, str(REPO))
 from lab.models import embedded_checks as checks  # noqa: E402
 
 
-def workers_cpu(runs: Path, before: set[str]) -> float:
-    """CPU seconds of the training workers of the runs that appeared (each reports cpu_s when done)."""
-    total = 0.0
+def workers_cpu(runs: Path, before: set[str]) -> float | None:
+    """CPU seconds of the training workers of the runs that appeared (each reports cpu_s when done);
+    None when a run reported none (only training jobs do)."""
+    total, reported = 0.0, False
     for run in sorted(runs.iterdir()):
         if run.name in before or not (run / "events.jsonl").exists():
             continue
@@ -44,11 +45,13 @@ def workers_cpu(runs: Path, before: set[str]) -> float:
             event = json.loads(line)
             if event.get("type") == "metric" and "cpu_s" in event:
                 total += event["cpu_s"]
-    return total
+                reported = True
+    return total if reported else None
 
 
-def timed(argv: list[str], env: dict) -> tuple[subprocess.CompletedProcess, float, float]:
-    """Run a CLI command; (result, wall s, CPU s of the CLI and of the workers it started)."""
+def timed(argv: list[str], env: dict) -> tuple[subprocess.CompletedProcess, float, float | None]:
+    """Run a CLI command; (result, wall s, CPU s of the CLI and of the workers it started, None when
+    the worker reported no CPU time)."""
     runs = Path(env["LAB_WORKSPACE"]) / "runs"
     before_runs = {p.name for p in runs.iterdir()}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -56,13 +59,18 @@ def timed(argv: list[str], env: dict) -> tuple[subprocess.CompletedProcess, floa
     out = subprocess.run([sys.executable, "-m", "lab.cli", *argv], cwd=REPO, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime) + workers_cpu(runs, before_runs)
+    worker = workers_cpu(runs, before_runs)
+    cpu = None if worker is None else (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime) + worker
     if out.returncode != 0:
         sys.exit(f"{' '.join(argv)} failed ({out.returncode}):\n{out.stderr[-2000:]}")
     return out, wall, cpu
 
 
-def run_json(argv: list[str], env: dict) -> tuple[dict, float, float]:
+def seconds(wall: float, cpu: float | None) -> str:
+    return f"{wall:.0f} s wall, " + (f"{cpu:.0f} s CPU" if cpu is not None else "CPU not reported by the job")
+
+
+def run_json(argv: list[str], env: dict) -> tuple[dict, float, float | None]:
     out, wall, cpu = timed([*argv, "--json"], env)
     return json.loads(out.stdout.strip().splitlines()[-1]), wall, cpu
 
@@ -83,7 +91,7 @@ def main() -> None:
     rows = []
     if args.bootstrap:
         _, wall, cpu = timed(["models", "bootstrap", "--force"], env)
-        rows.append(("bootstrap (lab models bootstrap)", f"{wall:.0f} s wall, {cpu:.0f} s CPU"))
+        rows.append(("bootstrap (lab models bootstrap)", f"{seconds(wall, cpu)}"))
     else:
         source = Path(os.environ.get("LAB_SOURCE_WORKSPACE", REPO / "workspace")) / "models"
         (ws / "models").symlink_to(source.resolve())
@@ -91,14 +99,14 @@ def main() -> None:
     pairs = []  # (seed, sft model, dpo model)
     for seed in [int(x) for x in args.seeds.split(",")]:
         sft, wall, cpu = run_json(["run", "presets/sft-tiny.yaml", "--set", f"train.seed={seed}"], env)
-        rows.append((f"sft-tiny (seed {seed})", f"{wall:.0f} s wall, {cpu:.0f} s CPU ({sft['status']})"))
+        rows.append((f"sft-tiny (seed {seed})", f"{seconds(wall, cpu)} ({sft['status']})"))
         dpo, wall, cpu = run_json(["run", "presets/dpo-tiny.yaml", "--set", f"model.name=run:{sft['run_id']}",
                                    "--set", f"train.seed={seed}"], env)
-        rows.append((f"dpo-tiny from that SFT run (seed {seed})", f"{wall:.0f} s wall, {cpu:.0f} s CPU ({dpo['status']})"))
+        rows.append((f"dpo-tiny from that SFT run (seed {seed})", f"{seconds(wall, cpu)} ({dpo['status']})"))
         pairs.append((seed, f"run:{sft['run_id']}", f"run:{dpo['run_id']}"))
     if not args.no_rag:
         _, wall, cpu = run_json(["run", "presets/rag-index.yaml", "--set", "index=default"], env)
-        rows.append(("rag-index (bundled documents)", f"{wall:.0f} s wall, {cpu:.0f} s CPU"))
+        rows.append(("rag-index (bundled documents)", f"{seconds(wall, cpu)}"))
 
     t0 = time.perf_counter()
     f1_base = checks.sft_f1("tiny")
