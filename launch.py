@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import gc
 import ipaddress
 import os
 import sys
@@ -52,6 +54,20 @@ def concurrency_limit(events: int) -> None:
     variable rather than demo.queue(default_concurrency_limit=…): queue() rebuilds the whole FastAPI app of a
     page of ~800 components, a few tenths of a second of the start (bench/ui_cold_start.py)."""
     os.environ["GRADIO_DEFAULT_CONCURRENCY_LIMIT"] = str(events)
+
+
+@contextlib.contextmanager
+def gc_paused():
+    """The page's modules and ~800 components are hundreds of thousands of objects that live as long as the
+    server; the cyclic collector's passes over them while they are made cost about a quarter of the build
+    (bench/ui_cold_start.py). Collection resumes once the page is built."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def is_loopback(host: str) -> bool:
@@ -112,13 +128,13 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
 
-    from lab.runs import RunStore
-    from ui.app import build_app, launch_kwargs
-
     if args.runs_dir:  # everything that resolves `run:<id>` (chat, RAG, judge) reads the runs folder from here
         os.environ["LAB_RUNS_DIR"] = str(os.path.abspath(args.runs_dir))
     concurrency_limit(8)
-    demo = build_app(RunStore(args.runs_dir), lang=args.lang)
+    with gc_paused():
+        from lab.runs import RunStore
+        from ui.app import build_app, launch_kwargs
+        demo = build_app(RunStore(args.runs_dir), lang=args.lang)
     print(f"LLM Lab: http://{args.host}:{args.port}", flush=True)
     demo.launch(server_name=args.host, server_port=args.port, auth=auth, show_error=True, quiet=True, **launch_kwargs())
     return 0
@@ -186,10 +202,9 @@ def serve_workshop(args) -> int:
         # scrypt takes tens of milliseconds: off the event loop, so a room logging in does not stall pages
         return await asyncio.to_thread(workshop.login, name, password)
 
-    from ui.app import build_app, launch_kwargs
-
     concurrency_limit(16)
-    with workshop.as_user(None):  # what the page is built with is nobody's: an empty workspace
+    with gc_paused(), workshop.as_user(None):  # what the page is built with is nobody's: an empty workspace
+        from ui.app import build_app, launch_kwargs
         demo = build_app(lang=args.lang, workshop=workshop)
     print(f"LLM Lab (workshop, {len(accounts)} accounts): http://{args.host}:{args.port}", flush=True)
     demo.launch(
