@@ -87,18 +87,20 @@ def build_app(store: RunStore | None = None, lang: str = "ja", workshop=None) ->
 
 
 def language_switch(i18n: I18n, lang_radio: gr.Radio, lang_state: gr.State, parts: list[dict], tabs: gr.Tabs) -> None:
-    """The ja/en radio starts three events, one after the other. In the browser, every bound component (labels,
-    buttons, markdown, tab titles, placeholders) is relabelled from both languages' table written into the page,
-    the tab shown first (ui/i18n.relabel_js): no round trip (400-odd label updates through the server took
-    seconds, Gradio rebuilding each as a component). On the server, lang_state follows and every tab redraws what
-    it draws in the language (plot titles are drawn into the figure, status lines are HTML): one round trip."""
+    """The ja/en radio starts three events, one after the other. In the browser, the header, the tab titles and
+    every bound component of the tab shown (labels, buttons, markdown, placeholders) are relabelled from both
+    languages' table written into the page (ui/i18n.relabel_js): no round trip (400-odd label updates through the
+    server took seconds, Gradio rebuilding each as a component). Then, on the server, lang_state follows and every
+    tab redraws what it draws in the language (plot titles are drawn into the figure, status lines are HTML), in
+    one round trip. Last, the browser relabels the tabs not shown."""
     components, updates = i18n.client_table()
     shown_first, the_rest = relabel_js(updates, tab_groups(components, tabs))
     relabel = lang_radio.change(None, [lang_radio], components, js=shown_first, show_progress="hidden")
     # then, not beside: a server event's status changes make Gradio's page revisit every component's loading
-    # state (hundreds here), which delayed the relabelling by most of a second when both ran at once
-    relabel.then(None, [lang_radio], components, js=the_rest, show_progress="hidden").then(
-        *server_redraw(lang_radio, lang_state, parts), show_progress="hidden")
+    # state (hundreds here), which delayed the relabelling by most of a second when both ran at once. The
+    # hidden tabs come last, so the shown tab's charts do not wait for them.
+    relabel.then(*server_redraw(lang_radio, lang_state, parts), show_progress="hidden").then(
+        None, [lang_radio], components, js=the_rest, show_progress="hidden")
 
 
 def tab_groups(components: list, tabs: gr.Tabs) -> dict[str, list[int]]:
