@@ -22,7 +22,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from lab.evals.judge_client import bounded_map  # noqa: E402
+from lab.threads import bounded_map  # noqa: E402
 from lab.models.openai_client import EndpointChat  # noqa: E402
 from lab.evals.prompts import pairwise_prompt  # noqa: E402
 from lab.evals.questions import load_questions  # noqa: E402

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import contextvars
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from typing import Callable, Iterable, Iterator, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def start_thread(target, *args, name: str | None = None, daemon: bool = True, **kwargs) -> threading.Thread:
@@ -27,3 +31,26 @@ class ContextPool(ThreadPoolExecutor):  # each submit runs in copy_context()
 
 def context_pool(max_workers: int) -> ContextPool:
     return ContextPool(max_workers=max_workers)
+
+
+def bounded_map(fn: Callable[[T], R], items: Iterable[T], concurrency: int,
+                should_stop: Callable[[], bool] = lambda: False) -> Iterator[tuple[T, R]]:
+    """(item, fn(item)) as each finishes, with at most `concurrency` calls in flight. Stops
+    submitting new work once `should_stop()` is true (calls in flight still finish)."""
+    items = iter(items)
+    with context_pool(concurrency) as pool:
+        running = {}
+        for item in items:
+            running[pool.submit(fn, item)] = item
+            if len(running) >= concurrency:
+                break
+        while running:
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                item = running.pop(future)
+                yield item, future.result()
+            if not should_stop():
+                for item in items:
+                    running[pool.submit(fn, item)] = item
+                    if len(running) >= concurrency:
+                        break

@@ -6,7 +6,7 @@ automatic metrics, and an OpenAI-compatible server for the lab's models.
   answers.py       contestants answer (FastChat answer files)
   prompts.py       the judge prompts (ja, en) in MT-bench verdict conventions
   verdicts.py      reading [[A]] / [[B]] / [[C]] and [[rating]], or "unparsed"
-  judge_client.py  bounded concurrency and the local judge (endpoints, retries and the reply cache are
+  local_judge.py   the local judge (endpoints, retries and the reply cache are
                    lab/models/openai_client.py; log-probability verdicts lab/models/logprob_judge.py)
   judge_job.py     the `judge` job
   aggregate.py     win rates, bootstrap intervals, Bradley–Terry with a position term

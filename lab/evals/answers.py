@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from ..models.openai_client import EndpointChat
-from .judge_client import bounded_map
+from ..threads import bounded_map
 from .questions import Question
 from .spec import Contestant
 

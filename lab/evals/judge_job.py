@@ -26,7 +26,8 @@ from ..models.openai_client import EndpointChat, Reply, ReplyCache, served_model
 from ..names import inside
 from ..paths import resolve_input, runs_dir, shown
 from .answers import answer_path, answer_turns, append_line, copy_answers, generate_answers, read_answers
-from .judge_client import LocalJudge, bounded_map
+from ..threads import bounded_map
+from .local_judge import LocalJudge
 from .prompts import JudgePrompt, pairwise_prompt, single_prompt
 from .questions import Question, load_questions
 from .spec import JudgeSpec

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lab.evals.aggregate import combine
-from lab.evals.judge_client import LocalJudge
+from lab.evals.local_judge import LocalJudge
 from lab.evals.prompts import pairwise_prompt, single_prompt
 from lab.evals.verdicts import parse_pairwise, parse_rating
 

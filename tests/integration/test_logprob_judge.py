@@ -46,6 +46,6 @@ def test_the_rag_ratings_read_as_before_and_a_long_context_is_shortened(tiny_wor
 
 
 def test_the_judge_job_and_the_rag_judge_share_one_loaded_model(tiny_workspace):
-    from lab.evals.judge_client import LocalJudge
+    from lab.evals.local_judge import LocalJudge
     rag = LogprobJudge("tiny")
     assert LocalJudge("tiny").model is rag.model and len(cache.loaded()) == 1

@@ -6,7 +6,7 @@ import pytest
 
 from backends.local import wait_until
 from lab.evals.generation import fit_prompt
-from lab.evals.judge_client import bounded_map
+from lab.threads import bounded_map
 from lab.models.openai_client import ReplyCache, backoff_delay, cache_key
 
 

@@ -1,47 +1,14 @@
-"""Asking judges. An OpenAI-compatible endpoint is asked through lab/models/openai_client.py (key rules,
-retries with backoff, the on-disk reply cache), with bounded concurrency from here. A local Hugging Face
-model can instead give a log-probability verdict (lab/models/logprob_judge.py): the probability of each
-verdict token after "[[", or generate a rationale like an endpoint."""
+"""A local Hugging Face model as the judge: a log-probability verdict (lab/models/logprob_judge.py: the
+probability of each verdict token after "[["), or a generated rationale parsed like an endpoint's reply.
+Endpoints are asked through lab/models/openai_client.py, with bounded concurrency from lab/threads.py."""
 from __future__ import annotations
 
 import time
-from concurrent.futures import FIRST_COMPLETED, wait
-from typing import Callable, Iterable, Iterator, TypeVar
 
 from ..models.logprob_judge import LogprobJudge
 from ..models.openai_client import Reply
-from ..threads import context_pool
 from .prompts import JudgePrompt
 
-T = TypeVar("T")
-R = TypeVar("R")
-
-
-# ---- concurrency ------------------------------------------------------------------------------------------
-def bounded_map(fn: Callable[[T], R], items: Iterable[T], concurrency: int,
-                should_stop: Callable[[], bool] = lambda: False) -> Iterator[tuple[T, R]]:
-    """(item, fn(item)) as each finishes, with at most `concurrency` calls in flight. Stops
-    submitting new work once `should_stop()` is true (calls in flight still finish)."""
-    items = iter(items)
-    with context_pool(concurrency) as pool:
-        running = {}
-        for item in items:
-            running[pool.submit(fn, item)] = item
-            if len(running) >= concurrency:
-                break
-        while running:
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                item = running.pop(future)
-                yield item, future.result()
-            if not should_stop():
-                for item in items:
-                    running[pool.submit(fn, item)] = item
-                    if len(running) >= concurrency:
-                        break
-
-
-# ---- a local Hugging Face judge --------------------------------------------------------------------
 PAIR_TOKENS = ("A]]", "B]]", "C]]")
 RATING_TOKENS = tuple(f"{k}]]" for k in range(1, 11))
 
