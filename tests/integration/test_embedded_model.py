@@ -115,8 +115,8 @@ def test_dpo_tiny_from_that_run_prefers_the_chosen_answers_of_held_out_pairs_and
     assert after.share >= 0.5, (DPO_TRAIT, after.replies)
 
 
-@pytest.mark.xfail(run=False, reason="issue 18 point 4 not reached: the bootstrap's reading task does not yet make the "
-                                      "tiny model quote the gold span (0 of 46, bench/embedded_model.py)")
+@pytest.mark.xfail(run=False, reason="issue 18 point 4 not reached: the tiny model quotes no gold span (0 of 46; a "
+                                      "full-length reading stage 5 of 46 train, 0 of 9 held-out; README, bench/embedded_model.py)")
 def test_rag_answers_of_the_base_model_quote_the_gold_span_and_differ_without_retrieval(module_workspace):
     from lab.models.embedded_checks import rag_span_hits
 
