@@ -87,7 +87,7 @@ class Kind:
     job: str                                 # module with run(spec, ctx) [and precheck(spec)]
     names: tuple[str, str]                   # (en, ja), for people
     tab: str | None                          # the tab id that opens its presets and shows its runs
-    outputs: tuple[str, ...]                 # what it writes today, relative to the run folder
+    outputs: tuple[str, ...]                 # what it writes, relative to the run folder (all under artifacts/)
     samples: str                             # "module:function(run, status, t) -> html" for the report
     makes_model: bool = False                # a trained model in artifacts/model or artifacts/adapter; resumable
     elsewhere: tuple[str, ...] = ()          # what it may write outside the run folder (spec fields)
@@ -124,9 +124,11 @@ KINDS: dict[str, Kind] = {k.name: k for k in [
     Kind("kto", KTOSpec, "lab.train.dpo", ("KTO", "KTO"), "dpo",
          outputs=_TRAINING_OUTPUTS, makes_model=True, samples="lab.report:training_samples"),
     Kind("eval", EvalSpec, "lab.evals.metrics_job", ("Automatic metrics", "自動評価指標"), "judge",
-         outputs=("predictions/", "results.json"), samples="lab.report:eval_samples", reads=_eval_reads),
+         outputs=("artifacts/predictions/", "artifacts/results.json"), samples="lab.report:eval_samples", reads=_eval_reads),
     Kind("judge", JudgeSpec, "lab.evals.judge_job", ("LLM-as-judge", "LLM による審査"), "judge",
-         outputs=("questions.jsonl", "answers/", "judgments.jsonl", "summary.json"),
+         # runs made before these two kinds wrote under artifacts/ are read in place: lab/evals/outputs.py
+         outputs=("artifacts/questions.jsonl", "artifacts/answers/", "artifacts/judgments.jsonl",
+                  "artifacts/summary.json"),
          samples="lab.report:judge_samples", reads=_judge_reads),
     Kind("rag_index", RagIndexSpec, "lab.rag.job", ("RAG index", "RAG の索引"), "rag",
          outputs=("artifacts/report.json",), elsewhere=("index",),  # the Chroma folder lives under the workspace's rag/

@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from .charts import family_figure, metrics_figure
+from .evals.outputs import outputs_dir, run_output
 from .events import metric_series, read_events
 from .kinds import KINDS
 
@@ -254,7 +255,8 @@ def dedup_samples(run, status: dict, t) -> str:
 
 def judge_samples(run, status: dict, t) -> str:
     from .evals import charts as judge_charts
-    summary = _json(run.dir / "summary.json")
+    out_dir = outputs_dir(run.dir)
+    summary = _json(out_dir / "summary.json")
     out = ""
     if summary:
         rows = []
@@ -269,9 +271,9 @@ def judge_samples(run, status: dict, t) -> str:
             out += _fig(judge_charts.results_figure(summary, lang))
         if summary.get("per_category"):
             out += _fig(judge_charts.category_figure(summary, lang))
-    questions = {str(q.get("question_id")): q for q in _jsonl(run.dir / "questions.jsonl")}
-    answers = {p.stem: {str(a.get("question_id")): a for a in _jsonl(p)} for p in sorted((run.dir / "answers").glob("*.jsonl"))}
-    judgments = _jsonl(run.dir / "judgments.jsonl", SAMPLE_ROWS)
+    questions = {str(q.get("question_id")): q for q in _jsonl(out_dir / "questions.jsonl")}
+    answers = {p.stem: {str(a.get("question_id")): a for a in _jsonl(p)} for p in sorted((out_dir / "answers").glob("*.jsonl"))}
+    judgments = _jsonl(out_dir / "judgments.jsonl", SAMPLE_ROWS)
     if judgments:
         out += f"<h3>{_e(t('verdicts'))}</h3>"
     for j in judgments:
@@ -290,13 +292,13 @@ def judge_samples(run, status: dict, t) -> str:
 
 
 def eval_samples(run, status: dict, t) -> str:
-    results = _json(run.dir / "results.json")
+    results = _json(run_output(run.dir, "results.json"))
     out = ""
     if results:
         out += f"<h3>{_e(t('summary'))}</h3>" + _table([t("metric"), t("value")],
                                                           [[_e(k), _e(_num(v))] for k, v in (results.get("scores") or {}).items()],
                                                           numeric=(1,))
-    pred_dir = run.dir / "predictions"
+    pred_dir = run_output(run.dir, "predictions")
     for path in sorted(pred_dir.glob("*.jsonl")) if pred_dir.is_dir() else []:
         rows = _jsonl(path, SAMPLE_ROWS)
         if rows:

@@ -13,6 +13,7 @@ automatic metrics, and an OpenAI-compatible server for the lab's models.
   bias.py          position consistency, first-position preference, length bias, self-judging
   summary.py       summary.json
   results.py       the viewer's items, human overrides, exports
+  outputs.py       where a judge or eval run keeps its files (artifacts/; the run folder for older runs)
   tasks.py, metrics/, mc_loglik.py, metrics_job.py   the `eval` job (log-likelihoods: lab/models/loglik.py)
   generation.py    local generation (answers, the local judge, `lab serve`)
   serve.py, cli.py `lab serve`

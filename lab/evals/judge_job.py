@@ -1,7 +1,7 @@
 """The `judge` job: contestants answer the questions, the judge grades the answers, and the run
 folder gets the results with the judge's bias diagnostics.
 
-RUN_DIR/
+RUN_DIR/artifacts/ (the run folder itself for runs made before: see outputs.py)
   questions.jsonl              the questions this run used (after the category filter)
   answers/<contestant>.jsonl   FastChat answer schema (see answers.py), appended per question
   judgments.jsonl              one line per judgment (see below), appended as each verdict arrives
@@ -26,6 +26,7 @@ from ..models.openai_client import EndpointChat, Reply, ReplyCache, served_model
 from ..names import inside
 from ..paths import resolve_input, runs_dir, shown
 from .answers import answer_path, answer_turns, append_line, copy_answers, generate_answers, read_answers
+from .outputs import outputs_dir, run_output
 from ..threads import bounded_map
 from .local_judge import LocalJudge
 from .prompts import JudgePrompt, pairwise_prompt, single_prompt
@@ -83,7 +84,7 @@ def precheck(spec: JudgeSpec) -> None:
                 resolve_model(c.model)
             except UserError as e:
                 raise UserError(f"contestants[{c.name}].model: {e}") from None
-    if spec.answers_from and not (inside(runs_dir(), spec.answers_from, "answers_from") / "answers").is_dir():
+    if spec.answers_from and not run_output(inside(runs_dir(), spec.answers_from, "answers_from"), "answers").is_dir():
         raise UserError(f"answers_from: run '{spec.answers_from}' has no answers/ folder in {shown(runs_dir())}")
     if spec.answers_only:
         return
@@ -206,15 +207,18 @@ class Progress:
 
 def run(spec: JudgeSpec, ctx) -> dict:
     run_dir = ctx.run.dir
+    out_dir = outputs_dir(run_dir)
+    out_dir.mkdir(exist_ok=True)
     questions = load_questions(spec.questions.path, spec.questions.categories, spec.questions.max_questions)
-    answers_dir = run_dir / "answers"
+    answers_dir = out_dir / "answers"
     names = [c.name for c in spec.contestants]
     # The run keeps the questions it used: the viewer and exports read them from here, not from a
     # file that may change later.
-    (run_dir / "questions.jsonl").write_text(
+    (out_dir / "questions.jsonl").write_text(
         "".join(json.dumps(q.to_json(), ensure_ascii=False) + "\n" for q in questions), encoding="utf-8")
     if spec.answers_from:
-        copied = copy_answers(inside(run_dir.parent, spec.answers_from, "answers_from") / "answers", answers_dir, names)
+        source = run_output(inside(run_dir.parent, spec.answers_from, "answers_from"), "answers")
+        copied = copy_answers(source, answers_dir, names)
         ctx.emit("log", message=f"reusing the answers of {spec.answers_from} for {', '.join(copied) or 'nobody'}")
     tasks = [] if spec.answers_only else plan_tasks(spec, questions)
     progress = Progress(ctx, len(questions) * len(names) + len(tasks))
@@ -240,14 +244,14 @@ def run(spec: JudgeSpec, ctx) -> dict:
         summary = {"mode": "answers-only", "n_questions": len(questions), "answers": {
             name: {"n": len(a), "mean_chars": sum(_chars(answer_turns(r)) for r in a.values()) / max(1, len(a))}
             for name, a in answers.items()}}
-        _write_summary(run_dir, summary, ctx)
+        _write_summary(out_dir, summary, ctx)
         return {"answers": {n: s["n"] for n, s in summary["answers"].items()}}
 
     # 2. verdicts
     judge = Judge(spec, answers)
     ctx.emit("log", message=f"judge: {judge.model_id} ({spec.judge.base_url or 'local'}, {judge.method}, "
                             f"concurrency {judge.concurrency}, prompt {spec.prompt_lang})")
-    judgments_path = run_dir / "judgments.jsonl"
+    judgments_path = out_dir / "judgments.jsonl"
     done = read_judgments(judgments_path)
     judgments = [done[t.judgment_id] for t in tasks if t.judgment_id in done]
     if judgments:
@@ -276,7 +280,7 @@ def run(spec: JudgeSpec, ctx) -> dict:
     # 3. results
     from .results import read_overrides  # verdicts a person gave before a resumed run finished
     summary = summarize(spec, judgments, judge.model_id, len(questions), read_overrides(run_dir))
-    _write_summary(run_dir, summary, ctx)
+    _write_summary(out_dir, summary, ctx)
     final = {k: v for k, v in live_metrics(spec, judgments).items()}
     ctx.emit("metric", step=len(judgments), **final)
     for w in summary["warnings"]:
@@ -285,11 +289,11 @@ def run(spec: JudgeSpec, ctx) -> dict:
             "unparsed_rate": summary.get("unparsed_rate")}
 
 
-def _write_summary(run_dir: Path, summary: dict, ctx) -> None:
-    path = run_dir / "summary.json"
+def _write_summary(out_dir: Path, summary: dict, ctx) -> None:
+    path = out_dir / "summary.json"
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")
     tmp.replace(path)
     ctx.emit("artifact", name="summary.json", path=str(path))
-    if (run_dir / "judgments.jsonl").exists():
-        ctx.emit("artifact", name="judgments.jsonl", path=str(run_dir / "judgments.jsonl"))
+    if (out_dir / "judgments.jsonl").exists():
+        ctx.emit("artifact", name="judgments.jsonl", path=str(out_dir / "judgments.jsonl"))

@@ -5,7 +5,7 @@ its answer is the first line of what it writes, scored by the lab's local `evalu
 (exact_match, char_f1, set_f1). Multiple-choice tasks: no generation, each choice is scored by its
 log-likelihood (acc and acc_norm).
 
-RUN_DIR/
+RUN_DIR/artifacts/ (the run folder itself for runs made before: see outputs.py)
   predictions/<task>.jsonl   one line per sample: input, gold, prediction, per-sample scores
   results.json               {"model", "tasks": {task: {"n", "metrics": {name: value}}},
                               "scores": {"task/metric": value}, "average": mean of each task's first metric}
@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from .answers import append_line
+from .outputs import outputs_dir
 from .spec import EvalSpec
 from .tasks import Task, load_tasks, prompt
 
@@ -97,8 +98,9 @@ def run(spec: EvalSpec, ctx) -> dict:
     ctx.emit("log", message=f"{spec.model.name}: {len(tasks)} tasks, {total} samples, {spec.num_few_shots}-shot")
     model, tokenizer = load_causal_lm(spec.model.name, spec.model.dtype, spec.model.trust_remote_code)
     model.eval()
-    pred_dir = ctx.run.dir / "predictions"
-    pred_dir.mkdir(exist_ok=True)
+    out_dir = outputs_dir(ctx.run.dir)
+    pred_dir = out_dir / "predictions"
+    pred_dir.mkdir(parents=True, exist_ok=True)
     done, start = 0, time.time()
 
     def tick():
@@ -119,7 +121,7 @@ def run(spec: EvalSpec, ctx) -> dict:
             break
     firsts = [t["metrics"][PRIMARY.get(t["metric_names"][0], t["metric_names"][0])] for t in results["tasks"].values() if t["n"]]
     results["average"] = sum(firsts) / len(firsts) if firsts else None
-    path = ctx.run.dir / "results.json"
+    path = out_dir / "results.json"
     path.write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
     ctx.emit("artifact", name="results.json", path=str(path))
     if results["average"] is not None:

@@ -3,7 +3,8 @@ rationales, filters, human overrides, and exports (CSV, JSON, and the judged pai
 dataset for the DPO tab); summary.json as a table of formatted rows; and the results.json of eval
 (automatic metrics) runs, side by side. The Judge tab shows these; it parses no run file itself.
 
-Human overrides live in RUN_DIR/human_overrides.jsonl, one line per decision (the last line for an
+Human overrides live in RUN_DIR/artifacts/human_overrides.jsonl (outputs.py: the run folder itself
+for runs made before), one line per decision (the last line for an
 item wins; "winner": null clears it). They never change the judge's numbers: they are counted
 separately, with their agreement with the judge."""
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from ..errors import UserError
 from . import aggregate
 from .answers import answer_turns, append_line, read_answers
+from .outputs import outputs_dir, run_output
 from .questions import Question
 
 OVERRIDES = "human_overrides.jsonl"
@@ -62,10 +64,11 @@ def load_result(run_dir: str | Path) -> JudgeResult:
     spec = Run(run_dir).load_spec()
     if spec.kind != "judge":
         raise UserError(f"run {run_dir.name} is a {spec.kind} run, not a judge run")
-    questions = {str(r["question_id"]): Question.model_validate(r) for r in _read_jsonl(run_dir / "questions.jsonl")}
-    answers = {c.name: read_answers(run_dir / "answers" / f"{c.name}.jsonl") for c in spec.contestants}
-    judgments = list({j["judgment_id"]: j for j in _read_jsonl(run_dir / "judgments.jsonl")}.values())
-    summary_path = run_dir / "summary.json"
+    out = outputs_dir(run_dir)
+    questions = {str(r["question_id"]): Question.model_validate(r) for r in _read_jsonl(out / "questions.jsonl")}
+    answers = {c.name: read_answers(out / "answers" / f"{c.name}.jsonl") for c in spec.contestants}
+    judgments = list({j["judgment_id"]: j for j in _read_jsonl(out / "judgments.jsonl")}.values())
+    summary_path = out / "summary.json"
     summary = json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.exists() else None
     result = JudgeResult(run_dir, spec, questions, answers, judgments, summary)
     result.items = aggregate.pair_items(judgments, spec.tie_margin) if spec.mode != "single" else []
@@ -76,7 +79,7 @@ def load_result(run_dir: str | Path) -> JudgeResult:
 # ---- human overrides ----------------------------------------------------------------------------
 def read_overrides(run_dir: Path) -> dict[str, dict]:
     out: dict[str, dict] = {}
-    for record in _read_jsonl(Path(run_dir) / OVERRIDES):
+    for record in _read_jsonl(run_output(run_dir, OVERRIDES)):
         if record.get("winner") is None and record.get("score") is None:
             out.pop(record.get("key"), None)
         else:
@@ -89,7 +92,9 @@ def save_override(run_dir: str | Path, key: str, winner: str | None = None, scor
     """Record a person's verdict for one item: a winner (a model or "tie") for a pair, a score for a
     single grade; both None clears it."""
     record = {"key": key, "winner": winner, "score": score, "note": note, "t": round(time.time(), 3)}
-    append_line(Path(run_dir) / OVERRIDES, record)
+    path = run_output(run_dir, OVERRIDES)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    append_line(path, record)
     refresh_human_fields(run_dir)
     return record
 
@@ -106,7 +111,7 @@ def refresh_human_fields(run_dir: str | Path) -> dict | None:
     self_name = judge_is_contestant(judge.get("model") or "", judge.get("base_url"), result.spec.contestants)
     result.summary.update(human_fields(result.mode, result.items, result.judgments, result.overrides, self_name,
                                        result.spec.seed))
-    path = Path(run_dir) / "summary.json"
+    path = run_output(run_dir, "summary.json")
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(result.summary, ensure_ascii=False, indent=1), encoding="utf-8")
     tmp.replace(path)
@@ -355,7 +360,7 @@ EVAL_RESULTS = "results.json"
 
 def eval_run_ids(store) -> list[str]:
     """The eval runs that have written their results, newest first as the store lists them."""
-    return [i for i in store.find(kind="eval") if (store.root / i / EVAL_RESULTS).exists()]
+    return [i for i in store.find(kind="eval") if run_output(store.root / i, EVAL_RESULTS).exists()]
 
 
 def eval_rows(store, run_ids: list[str] | None) -> list[dict]:
@@ -364,7 +369,7 @@ def eval_rows(store, run_ids: list[str] | None) -> list[dict]:
     out = []
     for run_id in run_ids or []:
         try:
-            path = store.get(run_id).dir / EVAL_RESULTS
+            path = run_output(store.get(run_id).dir, EVAL_RESULTS)
         except UserError:
             continue
         if path.exists():

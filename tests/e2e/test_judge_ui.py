@@ -56,7 +56,7 @@ def test_pairwise_preset_in_the_judge_tab_and_the_inconsistent_items(lab_server,
 
         run_id = page.locator("#judge-status b").inner_text()
         run_dir = lab_server.workspace / "runs" / run_id
-        summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+        summary = json.loads((run_dir / "artifacts" / "summary.json").read_text(encoding="utf-8"))
         inconsistent = {i["key"] for i in summary["bias"]["inconsistent_items"]}
         assert inconsistent, "the position-biased test judge should disagree with itself on some item"
 
@@ -83,14 +83,14 @@ def test_pairwise_preset_in_the_judge_tab_and_the_inconsistent_items(lab_server,
         page.locator("#judge-override label", has_text=model_1).first.click()
         page.locator("#judge-save-override").click()
         page.wait_for_function("() => document.querySelector('#judge-viewer-human').innerText.includes('Human verdicts 1')")
-        overrides = [json.loads(line) for line in (run_dir / "human_overrides.jsonl").read_text().splitlines()]
+        overrides = [json.loads(line) for line in (run_dir / "artifacts" / "human_overrides.jsonl").read_text().splitlines()]
         assert overrides[-1]["key"] == key and overrides[-1]["winner"] == model_1
         screenshot(page, "judge-viewer")
 
         sub_tab(page, "Results")
         page.locator("#judge-export-pref").click()
         page.wait_for_function("() => document.querySelector('#judge-export-note').innerText.includes('pairs written')")
-        exported = run_dir / "exports" / f"{run_id}-preferences.jsonl"
+        exported = run_dir / "artifacts" / "exports" / f"{run_id}-preferences.jsonl"
         assert wait_until(exported.exists, 10)
         pairs = [json.loads(line) for line in exported.read_text(encoding="utf-8").splitlines()]
         assert any(p["source"] == "human" and p["chosen_model"] == model_1 for p in pairs)

@@ -21,13 +21,13 @@ def test_metrics_preset_scores_every_task_and_keeps_the_predictions(tiny_workspa
     assert expected <= set(out["metrics"]) and all(0.0 <= out["metrics"][k] <= 1.0 for k in expected)
 
     run_dir = Path(out["run_dir"])
-    results = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
+    results = json.loads((run_dir / "artifacts" / "results.json").read_text(encoding="utf-8"))
     assert results["model"] == "tiny" and all(t["n"] == 2 for t in results["tasks"].values())
-    mc = [json.loads(line) for line in (run_dir / "predictions" / "jcommonsense_mc.jsonl").read_text().splitlines()]
+    mc = [json.loads(line) for line in (run_dir / "artifacts" / "predictions" / "jcommonsense_mc.jsonl").read_text().splitlines()]
     assert len(mc) == 2 and all(len(p["logliks"]) == len(p["choices"]) and p["prediction"] in p["choices"] for p in mc)
     assert results["scores"]["jcommonsense_mc/acc"] == pytest.approx(
         sum(p["choices"].index(p["prediction"]) == p["gold"] for p in mc) / 2)
-    qa = [json.loads(line) for line in (run_dir / "predictions" / "jqa_exact.jsonl").read_text().splitlines()]
+    qa = [json.loads(line) for line in (run_dir / "artifacts" / "predictions" / "jqa_exact.jsonl").read_text().splitlines()]
     assert results["scores"]["jqa_exact/char_f1"] == pytest.approx(sum(p["scores"]["char_f1"] for p in qa) / 2)
     assert all("\n" not in p["prediction"] for p in qa)
 

@@ -36,19 +36,20 @@ def jsonl(path: Path) -> list[dict]:
 def answer_chars(run_dir: Path, name: str) -> dict[str, int]:
     """What the judge sees of each answer: its turns, without line breaks."""
     return {str(a["question_id"]): sum(len(t.strip().replace("\n", "")) for t in a["choices"][0]["turns"])
-            for a in jsonl(run_dir / "answers" / f"{name}.jsonl")}
+            for a in jsonl(run_dir / "artifacts" / "answers" / f"{name}.jsonl")}
 
 
 def test_pairwise_preset_against_a_rule_judge_end_to_end(tiny_workspace):
     # the answers first, as a job of their own; the judge runs then start from them
     answers = result(lab("run", "presets/judge-pairwise.yaml", "--set", "answers_only=true", "--set", SHORT,
                          "--set", "questions.max_questions=4", "--json", workspace=tiny_workspace))
-    answers_dir = Path(answers["run_dir"]) / "answers"
+    answers_dir = Path(answers["run_dir"]) / "artifacts" / "answers"
     assert sorted(p.name for p in answers_dir.iterdir()) == ["tiny-greedy.jsonl", "tiny-t1.jsonl"]
     first = jsonl(answers_dir / "tiny-t1.jsonl")[0]
     assert set(first) >= {"question_id", "answer_id", "model_id", "choices", "tstamp"}   # FastChat's answer schema
     assert first["generation"] == {"model": "tiny", "temperature": 1.0, "top_p": 0.95, "max_new_tokens": 32, "seed": 0}
-    assert json.loads((Path(answers["run_dir"]) / "summary.json").read_text())["answers"]["tiny-t1"]["n"] == 4
+    assert json.loads((answers_dir.parent / "summary.json").read_text())["answers"]["tiny-t1"]["n"] == 4
+    assert not (Path(answers["run_dir"]) / "summary.json").exists()  # every output is under artifacts/
 
     with RuleJudgeServer(position_margin=MARGIN) as judge:
         def judged() -> dict:
@@ -59,7 +60,7 @@ def test_pairwise_preset_against_a_rule_judge_end_to_end(tiny_workspace):
         out = judged()
         run_dir = Path(out["run_dir"])
         lengths = {m: answer_chars(run_dir, m) for m in ("tiny-greedy", "tiny-t1")}
-        judgments = jsonl(run_dir / "judgments.jsonl")
+        judgments = jsonl(run_dir / "artifacts" / "judgments.jsonl")
         assert len(judgments) == 8 and judge.chat_requests == 8
 
         # every verdict is the rule applied to what was shown in that order
@@ -75,7 +76,7 @@ def test_pairwise_preset_against_a_rule_judge_end_to_end(tiny_workspace):
             by_q.setdefault(str(j["question_id"]), {})[j["order"]] = j["winner"]
         wins = sum(v["AB"] == v["BA"] == "tiny-t1" for v in by_q.values())
         ties = sum(v["AB"] != v["BA"] for v in by_q.values())
-        summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+        summary = json.loads((run_dir / "artifacts" / "summary.json").read_text(encoding="utf-8"))
         assert summary["win_rate"]["tiny-t1"] == pytest.approx(wins / 4)
         assert summary["adjusted_win_rate"]["tiny-t1"] == pytest.approx((wins + 0.5 * ties) / 4)
         assert summary["position_consistency"] == pytest.approx(1 - ties / 4)
@@ -88,10 +89,14 @@ def test_pairwise_preset_against_a_rule_judge_end_to_end(tiny_workspace):
         assert summary["judge"]["model"] == "rule-judge" and summary["judge"]["method"] == "generate"
         assert out["metrics"]["adjusted_win_rate/tiny-t1"] == pytest.approx(summary["adjusted_win_rate"]["tiny-t1"])
 
-        # a re-run asks the judge nothing: every verdict comes from the cache
+        # the answers run as a run made before judge outputs moved under artifacts/ keeps them: in its folder
+        for name in ("answers", "questions.jsonl", "summary.json"):
+            (answers_dir.parent / name).rename(Path(answers["run_dir"]) / name)
+        # a re-run from those answers asks the judge nothing: every verdict comes from the cache, so the
+        # answers read from the old layout are the same answers
         again = judged()
         assert judge.chat_requests == 8
-        rerun = jsonl(Path(again["run_dir"]) / "judgments.jsonl")
+        rerun = jsonl(Path(again["run_dir"]) / "artifacts" / "judgments.jsonl")
         assert all(j["cached"] for j in rerun)
         assert {j["judgment_id"]: j["verdict"] for j in rerun} == {j["judgment_id"]: j["verdict"] for j in judgments}
 
@@ -105,10 +110,10 @@ def test_single_grading_with_an_endpoint_contestant_retries_and_unreadable_verdi
                          "--set", "judge.cache=false", "--set", contestants, "--set", "questions.max_questions=3",
                          "--set", "questions.categories=[math]", "--json", workspace=tiny_workspace))
     run_dir = Path(out["run_dir"])
-    endpoint_answers = jsonl(run_dir / "answers" / "endpoint.jsonl")
+    endpoint_answers = jsonl(run_dir / "artifacts" / "answers" / "endpoint.jsonl")
     assert [a["choices"][0]["turns"] for a in endpoint_answers] == [["No answer found in the prompt."]] * 3
     assert endpoint_answers[0]["generation"]["base_url"] == contestant.url and contestant.chat_requests == 3
-    judgments = jsonl(run_dir / "judgments.jsonl")
+    judgments = jsonl(run_dir / "artifacts" / "judgments.jsonl")
     # the first two requests failed with 503 and were retried with backoff; every 4th reply has no verdict
     assert len(judgments) == 6 and judge.failed == 2 and sum(j["retries"] for j in judgments) == 2
     unparsed = [j for j in judgments if j["verdict"] == "unparsed"]
@@ -117,7 +122,7 @@ def test_single_grading_with_an_endpoint_contestant_retries_and_unreadable_verdi
     for j in judgments:
         if j["verdict"] == "rated":
             assert j["score"] == rule_score(lengths[j["model"]][str(j["question_id"])])
-    summary = json.loads((run_dir / "summary.json").read_text())
+    summary = json.loads((run_dir / "artifacts" / "summary.json").read_text())
     assert summary["mode"] == "single" and summary["n_unparsed"] == 1
     assert set(summary["scores"]) == {"tiny-greedy", "endpoint"} and set(summary["per_category"]) == {"math"}
     assert all(j["reference_used"] and j["prompt_id"] == "single-ref-v1-ja" for j in judgments)

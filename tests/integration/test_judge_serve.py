@@ -138,14 +138,14 @@ def test_full_judge_run_with_lab_serve_tiny_as_the_judge(served, tiny_workspace,
     run_dir = Path(out["run_dir"])
     assert out["status"] == "succeeded"
     for name in ("tiny-greedy", "tiny-t1"):
-        answers = [json.loads(line) for line in (run_dir / "answers" / f"{name}.jsonl").read_text().splitlines()]
+        answers = [json.loads(line) for line in (run_dir / "artifacts" / "answers" / f"{name}.jsonl").read_text().splitlines()]
         assert len(answers) == 2 and all(a["model_id"] == name and a["choices"][0]["turns"] for a in answers)
         assert answers[0]["generation"]["temperature"] in (0.0, 1.0)
-    judgments = [json.loads(line) for line in (run_dir / "judgments.jsonl").read_text().splitlines()]
+    judgments = [json.loads(line) for line in (run_dir / "artifacts" / "judgments.jsonl").read_text().splitlines()]
     assert len(judgments) == 4 and {j["order"] for j in judgments} == {"AB", "BA"}
     assert all(j["verdict"] in ("A", "B", "tie", "unparsed") and isinstance(j["rationale"], str) for j in judgments)
     assert all(j["judge"] == "tiny" and j["error"] is None for j in judgments)
-    summary = json.loads((run_dir / "summary.json").read_text())
+    summary = json.loads((run_dir / "artifacts" / "summary.json").read_text())
     assert {"win_rate", "ci", "position_consistency", "per_category"} <= set(summary)
     assert summary["n_unparsed"] == sum(j["verdict"] == "unparsed" for j in judgments)
     assert "self_judge" in {w["code"] for w in summary["warnings"]}   # tiny judges tiny

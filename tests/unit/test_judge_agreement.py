@@ -8,6 +8,7 @@ from sklearn.metrics import cohen_kappa_score
 
 from lab.evals import agreement, results
 from lab.evals.aggregate import Item
+from lab.evals.outputs import run_output
 from lab.evals.summary import summarize
 from tests.unit.test_judge_results import run_dir  # noqa: F401 - the fixture
 
@@ -72,12 +73,12 @@ def test_self_preference_compares_the_judge_with_people_on_the_same_items():
 def test_saved_verdicts_put_kappa_into_summary_json(run_dir):  # noqa: F811
     r = results.load_result(run_dir)
     summary = summarize(r.spec, r.judgments, "rule-judge", len(r.questions))
-    (run_dir / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    run_output(run_dir, "summary.json").write_text(json.dumps(summary), encoding="utf-8")
     assert summary["human_agreement"] is None and set(summary["length_controlled_win_rate"]) == {"x", "y"}
     # the judge: x on 1, tie on 2, y on 3
     results.save_override(run_dir, "1|x|y", "x")
     results.save_override(run_dir, "2|x|y", "tie")
     results.save_override(run_dir, "3|x|y", "x")
-    a = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))["human_agreement"]
+    a = json.loads(run_output(run_dir, "summary.json").read_text(encoding="utf-8"))["human_agreement"]
     assert a["n"] == 3 and a["raw_agreement"] == pytest.approx(2 / 3)
     assert a["kappa"] == pytest.approx(cohen_kappa_score(["1", "tie", "2"], ["1", "tie", "1"]))

@@ -93,9 +93,9 @@ def test_the_report_draws_the_judge_charts_the_tab_draws(workspace, summary):
     from lab.report import judge_samples, TEXT
     spec = JudgeSpec(contestants=[{"name": "x"}, {"name": "y"}], baseline="y")
     run = RunStore().create(spec)
-    (run.dir / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    (run.artifacts / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
     for j in HAND:
-        append_line(run.dir / "judgments.jsonl", j)
+        append_line(run.artifacts / "judgments.jsonl", j)
     html = judge_samples(run, {}, lambda key: TEXT[key][0])
     assert "adjusted win rate, 95% CI" in html and "adjusted win rate by category" in html
     assert html.count("plotly-graph-div") == 2

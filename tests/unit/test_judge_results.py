@@ -9,30 +9,34 @@ import pytest
 from lab.data.formats import load_rows
 from lab.evals import results
 from lab.evals.answers import append_line
+from lab.evals.outputs import run_output
 from lab.evals.spec import JudgeSpec
 from lab.runs import RunStore
 from tests.unit.test_judge_aggregate import both
 
 
-@pytest.fixture
-def run_dir(workspace):
+@pytest.fixture(params=["artifacts", "old-layout"])
+def run_dir(workspace, request):
+    """A judge run's files under artifacts/, and (old-layout) in the run folder itself, as runs made
+    before judge outputs moved under artifacts/ keep them: every test here reads both."""
     spec = JudgeSpec(contestants=[{"name": "x", "model": "tiny"}, {"name": "y", "model": "tiny"}], baseline="y",
                      judge={"base_url": "http://127.0.0.1:1/v1", "model": "rule-judge"})
     run = RunStore().create(spec)
     questions = [{"question_id": 1, "category": "math", "turns": ["1+1は？"], "reference": ["2"]},
                  {"question_id": 2, "category": "writing", "turns": ["詩を書いて"]},
                  {"question_id": 3, "category": "writing", "turns": ["自己紹介して", "もっと短く"]}]
-    (run.dir / "answers").mkdir()
+    out = run.artifacts if request.param == "artifacts" else run.dir
+    (out / "answers").mkdir()
     for q in questions:
-        append_line(run.dir / "questions.jsonl", q)
+        append_line(out / "questions.jsonl", q)
         for m in ("x", "y"):
             turns = [f"{m} の答え{q['question_id']}-{t}" for t in range(len(q["turns"]))]
-            append_line(run.dir / "answers" / f"{m}.jsonl",
+            append_line(out / "answers" / f"{m}.jsonl",
                         {"question_id": q["question_id"], "model_id": m, "choices": [{"index": 0, "turns": turns}]})
     judgments = both(1, "A", "B") + both(2, "A", "A", category="writing") + both(3, "B", "A", category="writing")
     for j in judgments:
         j["rationale"] = f"reason {j['order']}"
-        append_line(run.dir / "judgments.jsonl", j)
+        append_line(out / "judgments.jsonl", j)
     return run.dir
 
 
@@ -60,6 +64,16 @@ def test_human_overrides_are_saved_and_counted_separately(run_dir):
     assert human["agreement_with_judge"] == 0.5          # the judge said tie on 2, y on 3
     assert r.summary is None or r.summary.get("win_rate")  # the judge's own numbers are untouched
     assert [row["human"] for row in results.rows(r)] == ["", "y", "y"]
+    assert run_output(run_dir, results.OVERRIDES).exists()  # beside the run's other outputs, in either layout
+
+
+def test_new_runs_keep_their_outputs_under_artifacts_and_old_runs_are_read_in_place(workspace):
+    store = RunStore()
+    new, old = store.create(JudgeSpec()), store.create(JudgeSpec())
+    assert run_output(new.dir, "summary.json") == new.artifacts / "summary.json"
+    (old.dir / "judgments.jsonl").write_text("", encoding="utf-8")
+    for name in ("summary.json", "answers", "questions.jsonl", results.OVERRIDES):
+        assert run_output(old.dir, name) == old.dir / name
 
 
 def test_exports(run_dir, tmp_path):
@@ -107,11 +121,13 @@ def test_summary_rows_format_what_summary_json_says():
     assert results.summary_rows(None) == [] and results.summary_rows({"mode": "single"}) == []
 
 
-def test_eval_rows_read_finished_eval_runs_only(workspace):
+@pytest.mark.parametrize("layout", ["artifacts", "old-layout"])
+def test_eval_rows_read_finished_eval_runs_only(workspace, layout):
     from lab.evals.spec import EvalSpec
     store = RunStore()
     done, pending = store.create(EvalSpec()), store.create(EvalSpec())
-    (done.dir / "results.json").write_text(json.dumps({"model": "tiny", "scores": {"qa/exact_match": 0.5}, "average": 0.5}))
+    folder = done.artifacts if layout == "artifacts" else done.dir
+    (folder / "results.json").write_text(json.dumps({"model": "tiny", "scores": {"qa/exact_match": 0.5}, "average": 0.5}))
     assert results.eval_run_ids(store) == [done.id]
     assert results.eval_rows(store, [done.id, pending.id, "no-such-run"]) == [
         {"run": done.id, "model": "tiny", "qa/exact_match": 0.5, "average": 0.5}]

@@ -49,6 +49,7 @@ def test_each_kinds_outputs_are_written_by_its_package_and_elsewhere_names_spec_
         assert f'"{output.rstrip("/").rsplit("/", 1)[-1]}"' in code, f"{name}: nothing in {package} writes {output}"
     for field in k.elsewhere:
         assert field in k.spec.model_fields, f"{name}: elsewhere names '{field}', not a spec field"
+    assert all(o.startswith("artifacts/") for o in k.outputs), f"{name}: an output outside artifacts/"
 
 
 def test_kinds_that_make_a_model_are_the_training_kinds_and_the_launch_tab_takes_them():
@@ -125,7 +126,7 @@ def test_model_pickers_find_training_runs_by_their_kind_not_their_id(workspace):
     dpo = store.create(DPOSpec())
     dpo.set_status(state="failed")
     evaluation = store.create(spec.EvalSpec())
-    (evaluation.dir / "results.json").write_text("{}")
+    (evaluation.artifacts / "results.json").write_text("{}")
     first, second, third = _renamed(sft, "alpha"), _renamed(dpo, "beta"), _renamed(evaluation, "gamma")
     assert judge.model_choices(store) == ["tiny", f"run:{first}"]  # a saved model
     assert rag.model_choices(store) == ["tiny", f"run:{first}"]  # a succeeded training run

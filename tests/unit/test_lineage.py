@@ -193,26 +193,30 @@ def test_reports_show_each_kinds_samples_escaped_with_the_charts_inlined(workspa
     from lab.evals.spec import EvalSpec
     from lab.report import render_report
     store = RunStore()
-    judge = store.create(JudgeSpec())
-    jsonl(judge.dir / "questions.jsonl", [{"question_id": 7, "category": "writing", "turns": ["俳句を作って"]}])
-    for name, text in (("tiny-greedy", "古池や"), ("tiny-t1", "<script>alert(1)</script>")):
-        jsonl(judge.dir / "answers" / f"{name}.jsonl", [{"question_id": 7, "choices": [{"index": 0, "turns": [text]}]}])
-    jsonl(judge.dir / "judgments.jsonl", [{"mode": "pairwise", "question_id": 7, "model_a": "tiny-greedy",
-                                           "model_b": "tiny-t1", "verdict": "A", "winner": "tiny-greedy",
-                                           "order": "AB", "rationale": "季語がある"}])
-    (judge.dir / "summary.json").write_text(json.dumps({"win_rate": {"tiny-t1": 0.25}, "n_questions": 1}))
-    for step, rate in ((1, 0.5), (2, 0.375)):
-        judge.events.emit("metric", step=step, position_consistency=rate)
-    page = render_report(judge, "ja")
-    assert "俳句を作って" in page and "古池や" in page and "季語がある" in page and "サンプル" in page
-    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)" in page
-    assert '"name":"position_consistency"' in page and "0.375" in page and "Plotly.newPlot" in page
+    for old_layout in (False, True):  # runs made before judge and eval outputs moved under artifacts/ still report
+        judge = store.create(JudgeSpec())
+        out = judge.dir if old_layout else judge.artifacts
+        jsonl(out / "questions.jsonl", [{"question_id": 7, "category": "writing", "turns": ["俳句を作って"]}])
+        for name, text in (("tiny-greedy", "古池や"), ("tiny-t1", "<script>alert(1)</script>")):
+            jsonl(out / "answers" / f"{name}.jsonl", [{"question_id": 7, "choices": [{"index": 0, "turns": [text]}]}])
+        jsonl(out / "judgments.jsonl", [{"mode": "pairwise", "question_id": 7, "model_a": "tiny-greedy",
+                                         "model_b": "tiny-t1", "verdict": "A", "winner": "tiny-greedy",
+                                         "order": "AB", "rationale": "季語がある"}])
+        (out / "summary.json").write_text(json.dumps({"win_rate": {"tiny-t1": 0.25}, "n_questions": 1}))
+        for step, rate in ((1, 0.5), (2, 0.375)):
+            judge.events.emit("metric", step=step, position_consistency=rate)
+        page = render_report(judge, "ja")
+        assert "俳句を作って" in page and "古池や" in page and "季語がある" in page and "サンプル" in page
+        assert "tiny-t1" in page and "0.25" in page  # summary.json's table
+        assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)" in page
+        assert '"name":"position_consistency"' in page and "0.375" in page and "Plotly.newPlot" in page
 
-    evaluation = store.create(EvalSpec())
-    (evaluation.dir / "results.json").write_text(json.dumps({"scores": {"jcommonsenseqa/exact_match": 0.5}}))
-    jsonl(evaluation.dir / "predictions" / "jcommonsenseqa.jsonl", [{"input": "質問です", "gold": "1", "prediction": "2"}])
-    page = render_report(evaluation, "en")
-    assert "jcommonsenseqa/exact_match" in page and "質問です" in page
+        evaluation = store.create(EvalSpec())
+        out = evaluation.dir if old_layout else evaluation.artifacts
+        (out / "results.json").write_text(json.dumps({"scores": {"jcommonsenseqa/exact_match": 0.5}}))
+        jsonl(out / "predictions" / "jcommonsenseqa.jsonl", [{"input": "質問です", "gold": "1", "prediction": "2"}])
+        page = render_report(evaluation, "en")
+        assert "jcommonsenseqa/exact_match" in page and "質問です" in page
 
     rag = store.create(RagEvalSpec(docs=None))
     (rag.artifacts / "summary.json").write_text(json.dumps({"recall_at_k": 1.0, "questions": 1}))

@@ -11,6 +11,7 @@ import pandas as pd
 
 from lab.evals import results as judge_results
 from lab.evals.charts import bias_figure, category_figure, results_figure
+from lab.evals.outputs import run_output
 
 from .parts import Context, ResultsParts
 
@@ -130,7 +131,7 @@ def export(ctx: Context, result, kind: str, lang: str):
     """(file update, note): the watched run's items as CSV or JSON, or its decided pairs as DPO data."""
     if result is None:
         return gr.skip(), ctx.t("no_results", lang)
-    folder = result.run_dir / "exports"
+    folder = run_output(result.run_dir, "exports")
     name = result.run_dir.name
     if kind == "csv":
         return gr.update(value=str(judge_results.export_csv(result, folder / f"{name}.csv")), visible=True), ""
