@@ -114,7 +114,7 @@ def vector_cache(n_chunks: int) -> dict[str, list[float]]:
     return out
 
 
-def embed_worker(folder: Path, n_chunks: int, worker: int, batch: int = 64) -> None:
+def embed_worker(folder: Path, n_chunks: int, worker: int, skip: int = 0, batch: int = 64) -> None:
     """Embed the corpus's chunks, longest first, into the vector cache. On a shared 2-core machine a
     second single-threaded process next to the build halves the wall time of the one-off embedding;
     the build then takes these vectors instead of embedding the same texts again (same engine,
@@ -125,7 +125,7 @@ def embed_worker(folder: Path, n_chunks: int, worker: int, batch: int = 64) -> N
     cache_dir = OUT / f"vectors_{n_chunks}"
     cache_dir.mkdir(parents=True, exist_ok=True)
     have = vector_cache(n_chunks)
-    texts = sorted({c.text for c in corpus_chunks(folder)} - set(have), key=len, reverse=True)
+    texts = sorted({c.text for c in corpus_chunks(folder)} - set(have), key=len, reverse=True)[skip:]
     engine = BundledE5Embeddings(str(e5_model_path()))
     for n, start in enumerate(range(0, len(texts), batch)):
         part = texts[start:start + batch]
@@ -270,11 +270,12 @@ def main() -> None:
     p.add_argument("--build-only", action="store_true", help="write the corpus and build / finish the index, no timing")
     p.add_argument("--embed-worker", type=int, default=None, metavar="N",
                    help="only embed chunks, longest first, into the vector cache (run beside a --build-only, then rerun it)")
+    p.add_argument("--skip", type=int, default=0, help="--embed-worker: start after this many of the longest chunks")
     a = p.parse_args()
     os.environ["LAB_WORKSPACE"] = str(WORKSPACE)
     folder, questions = write_corpus(a.chunks)
     if a.embed_worker is not None:
-        embed_worker(folder, a.chunks, a.embed_worker)
+        embed_worker(folder, a.chunks, a.embed_worker, a.skip)
         return
     print(f"corpus {folder}: building or reusing the lab index (embeds only chunks it lacks)…", file=sys.stderr, flush=True)
     index, embedded, build_s = lab_index(folder, a.chunks)
@@ -304,7 +305,8 @@ def main() -> None:
           f"   (target ≤ 1.5)")
     print(f"  corpus: {res['chars_per_chunk']} characters and {res['bm25_terms_per_chunk']} BM25 terms per chunk on average")
     print(f"  plain and lab dense return the same top 5 sources on {res['plain_top5_equals_lab_dense']} questions "
-          f"(same chunks, same vectors)")
+          f"(same chunks and vectors; both are approximate HNSW graphs, built in different orders, so near-ties "
+          f"among look-alike documents can come out differently)")
     res.pop("raw_s")
     print(json.dumps({"chunks": chunks, "embedded_now": embedded, "build_s": build_s, "questions": len(sample),
                       "rounds": a.rounds, "cpus": os.cpu_count(), **res}, ensure_ascii=False))
