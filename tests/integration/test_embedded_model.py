@@ -1,6 +1,6 @@
 """The embedded tiny model teaches something on a laptop: its text never carries a broken character,
 SFT makes it answer its own training questions, DPO makes it prefer the chosen answers of held-out
-pairs, and a RAG answer quotes the retrieved passage.
+pairs and open its replies with the trait they teach, and a RAG answer quotes the retrieved passage.
 
 One sft-tiny run and one dpo-tiny run from it are shared by every test of this module (module-scoped
 fixtures). The SFT run is the shipped preset on its first 50 conversations for 150 steps (SUITE_SFT: under
