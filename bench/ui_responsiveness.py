@@ -115,7 +115,8 @@ def main() -> None:
 # A click on the radio and the first moment the tab titles read `word` (None: the click only), timed inside the page.
 ARM = """(word) => { const s = window.__switch = {};
   document.addEventListener('click', () => { s.click = s.click || performance.now(); }, {capture: true, once: true});
-  const titles = () => word !== null && [...document.querySelectorAll('button[role=tab]')].some(b => b.innerText.includes(word));
+  if (word === null) return;  // an observer left watching would tax every later switch
+  const titles = () => [...document.querySelectorAll('button[role=tab]')].some(b => b.textContent.includes(word));
   new MutationObserver((_, obs) => { if (!s.titles && titles()) { s.titles = performance.now(); obs.disconnect(); } })
     .observe(document.body, {subtree: true, childList: true, characterData: true}); }"""
 # The SFT tab fully in `lang`: status line (server), chart title (server, drawn into the figure), a label and a button
