@@ -60,7 +60,7 @@ def concurrency_limit(events: int) -> None:
 def gc_paused():
     """The page's modules and ~800 components are hundreds of thousands of objects that live as long as the
     server; the cyclic collector's passes over them while they are made cost about a quarter of the build
-    (bench/ui_cold_start.py). Collection resumes once the page is built."""
+    (bench/ui_cold_start.py). Collection resumes once the page is built and served."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -135,8 +135,10 @@ def main(argv: list[str] | None = None) -> int:
         from lab.runs import RunStore
         from ui.app import build_app, launch_kwargs
         demo = build_app(RunStore(args.runs_dir), lang=args.lang)
-    print(f"LLM Lab: http://{args.host}:{args.port}", flush=True)
-    demo.launch(server_name=args.host, server_port=args.port, auth=auth, show_error=True, quiet=True, **launch_kwargs())
+        print(f"LLM Lab: http://{args.host}:{args.port}", flush=True)
+        demo.launch(server_name=args.host, server_port=args.port, auth=auth, show_error=True, quiet=True,
+                    prevent_thread_lock=True, **launch_kwargs())
+    demo.block_thread()
     return 0
 
 
@@ -203,13 +205,16 @@ def serve_workshop(args) -> int:
         return await asyncio.to_thread(workshop.login, name, password)
 
     concurrency_limit(16)
-    with gc_paused(), workshop.as_user(None):  # what the page is built with is nobody's: an empty workspace
-        from ui.app import build_app, launch_kwargs
-        demo = build_app(lang=args.lang, workshop=workshop)
-    print(f"LLM Lab (workshop, {len(accounts)} accounts): http://{args.host}:{args.port}", flush=True)
-    demo.launch(
-        server_name=args.host, server_port=args.port, auth=login, show_error=True, quiet=True,
-        max_file_size=f"{args.max_upload_mb}mb", auth_message="LLM Lab workshop", **launch_kwargs())
+    with gc_paused():
+        with workshop.as_user(None):  # what the page is built with is nobody's: an empty workspace
+            from ui.app import build_app, launch_kwargs
+            demo = build_app(lang=args.lang, workshop=workshop)
+        print(f"LLM Lab (workshop, {len(accounts)} accounts): http://{args.host}:{args.port}", flush=True)
+        demo.launch(
+            server_name=args.host, server_port=args.port, auth=login, show_error=True, quiet=True,
+            max_file_size=f"{args.max_upload_mb}mb", auth_message="LLM Lab workshop", prevent_thread_lock=True,
+            **launch_kwargs())
+    demo.block_thread()
     return 0
 
 
