@@ -12,22 +12,13 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from .errors import UserError
+from .jsonl import field_path
 from .names import inside, is_name
 from .paths import PRESETS_DIR, check_inside, confined, user_presets_dir, workspace
 from .spec import KINDS, parse_spec, spec_to_dict
 
 # libyaml's parser when PyYAML was built with it: the same documents and marks, several times faster
 _FastLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def format_loc(loc: Iterable[Any]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out
 
 
 _UNKNOWN_KEY = re.compile(r"unknown key '([^']+)'")
@@ -85,7 +76,7 @@ def validation_error_line(exc: ValidationError, source: str, tree: yaml.Node | N
                           overridden: set[str] = frozenset()) -> str:
     err = exc.errors()[0]
     loc = _error_loc(err)
-    dotted = format_loc(loc)
+    dotted = field_path(loc)
     if err["type"] in ("union_tag_not_found", "union_tag_invalid"):
         dotted, msg = "kind", f"must be one of {', '.join(KINDS)}"
     else:

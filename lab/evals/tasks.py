@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from ..errors import UserError
 from ..paths import resolve_input
-from ..presets import format_loc
+from ..jsonl import field_path
 
 _LEADING_FIELD = re.compile(r"^([A-Za-z_]\w*(?:\[\d+\])?(?:\.[A-Za-z_]\w*(?:\[\d+\])?)*): (.*)$", re.S)
 GENERATION_METRICS = ("exact_match", "char_f1", "set_f1")
@@ -123,7 +123,7 @@ def load_task(path: Path) -> Task:
     except ValidationError as exc:
         err = exc.errors()[0]
         msg = "field required" if err["type"] == "missing" else err["msg"].removeprefix("Value error, ")
-        field = format_loc(err["loc"])
+        field = field_path(err["loc"])
         named = _LEADING_FIELD.match(msg)
         if named and err["type"] == "value_error":  # a check that names its own field first
             field = ".".join(p for p in (field, named.group(1)) if p)
