@@ -1,6 +1,8 @@
 """The lab's Gradio Blocks: a language switch and one tab per stage of the loop."""
 from __future__ import annotations
 
+import json
+
 import gradio as gr
 
 from lab.runs import RunStore
@@ -76,7 +78,7 @@ def build_app(store: RunStore | None = None, lang: str = "ja", workshop=None) ->
         if runs_tab in by_module:
             connect_clone(by_module[runs_tab], by_tab, tabs)
 
-        language_switch(i18n, lang_radio, lang_state, parts, tabs)
+        language_switch(i18n, lang_radio, lang_state, parts, tabs, gr.Textbox(visible=False, elem_id="lang-shown-tab"))
         loads = [part["on_load"] for part in parts if "on_load" in part]
         if loads:
             # one event for every tab's page load: the page paid for seven (usable in Chromium 4.2 s -> 2.4 s median)
@@ -86,20 +88,31 @@ def build_app(store: RunStore | None = None, lang: str = "ja", workshop=None) ->
     return demo
 
 
-def language_switch(i18n: I18n, lang_radio: gr.Radio, lang_state: gr.State, parts: list[dict], tabs: gr.Tabs) -> None:
+def language_switch(i18n: I18n, lang_radio: gr.Radio, lang_state: gr.State, parts: list[dict], tabs: gr.Tabs,
+                    shown_tab: gr.Textbox) -> None:
     """The ja/en radio starts three events, one after the other. In the browser, the header, the tab titles and
     every bound component of the tab shown (labels, buttons, markdown, placeholders) are relabelled from both
     languages' table written into the page (ui/i18n.relabel_js): no round trip (400-odd label updates through the
-    server took seconds, Gradio rebuilding each as a component). Then, on the server, lang_state follows and every
-    tab redraws what it draws in the language (plot titles are drawn into the figure, status lines are HTML), in
-    one round trip. Last, the browser relabels the tabs not shown."""
+    server took seconds, Gradio rebuilding each as a component); that step also writes the shown tab's id into
+    `shown_tab`. Then, on the server, lang_state follows and the shown tab alone redraws what it draws in the
+    language (plot titles are drawn into the figure, status lines are HTML). Last, the browser relabels the tabs
+    not shown; each of them redraws its charts and status lines when it is next selected, if they are drawn in
+    the other language (Plotly redrawing every mounted chart at the switch cost the page most of a second)."""
     components, updates = i18n.client_table()
     shown_first, the_rest = relabel_js(updates, tab_groups(components, tabs))
-    relabel = lang_radio.change(None, [lang_radio], components, js=shown_first, show_progress="hidden")
+    redraws = [(part["tab"], *part["relabel_plot"]) for part in parts if "tab" in part and "relabel_plot" in part]
+    for tab, fn, inputs, outputs in redraws:
+        # a tab drawn in the other language clicks its hidden button when selected: one server event then, none
+        # when nothing changed (a server event at every tab change cost 0.3 s of the page's main thread)
+        button = gr.Button(visible="hidden", elem_id=f"lang-redraw-{tab.id}")
+        button.click(fn, inputs, outputs, show_progress="hidden")
+        tab.select(None, js="() => { const r = window.__labRelabel; if (r && r.drawn[%s] !== r.lang) {"
+                            " r.drawn[%s] = r.lang; document.getElementById(%s)?.click(); } }"
+                            % (json.dumps(tab.id), json.dumps(tab.id), json.dumps(f"lang-redraw-{tab.id}")))
+    relabel = lang_radio.change(None, [lang_radio], [*components, shown_tab], js=shown_first, show_progress="hidden")
     # then, not beside: a server event's status changes make Gradio's page revisit every component's loading
-    # state (hundreds here), which delayed the relabelling by most of a second when both ran at once. The
-    # hidden tabs come last, so the shown tab's charts do not wait for them.
-    relabel.then(*server_redraw(lang_radio, lang_state, parts), show_progress="hidden").then(
+    # state (hundreds here), which delayed the relabelling by most of a second when both ran at once.
+    relabel.then(*server_redraw(lang_radio, lang_state, redraws, shown_tab), show_progress="hidden").then(
         None, [lang_radio], components, js=the_rest, show_progress="hidden")
 
 
@@ -115,14 +128,23 @@ def tab_groups(components: list, tabs: gr.Tabs) -> dict[str, list[int]]:
     return groups
 
 
-def server_redraw(lang_radio: gr.Radio, lang_state: gr.State, parts: list[dict]):
-    """(fn, inputs, outputs) of the server's half of the switch: lang_state, then every tab's redraw."""
+def server_redraw(lang_radio: gr.Radio, lang_state: gr.State, redraws: list[tuple], shown_tab: gr.Textbox):
+    """(fn, inputs, outputs) of the server's half of the switch: lang_state, then the redraw of the tab whose id
+    `shown_tab` holds (redraws: (tab, fn, inputs, outputs) per tab)."""
     def set_state(new_lang):
         return new_lang
 
+    def if_shown(tab_id, fn, n_out):
+        def run(shown_id, *values):
+            if shown_id != tab_id:
+                return gr.skip() if n_out == 1 else [gr.skip()] * n_out
+            return fn(*values)
+        return run
+
     # the redraws read the language from lang_state, which this very event is changing: they get the radio's
     return one_event([(set_state, [lang_radio], [lang_state]),
-                      *(part["relabel_plot"] for part in parts if "relabel_plot" in part)],
+                      *((if_shown(tab.id, fn, len(outputs)), [shown_tab, *inputs], outputs)
+                        for tab, fn, inputs, outputs in redraws)],
                      "switch", substitute={id(lang_state): lang_radio})
 
 

@@ -64,7 +64,10 @@ def relabel_js(updates: dict[str, list[dict]], groups: dict[str, list[int]]) -> 
     when it opens). `groups` maps a top-level tab's button id to the positions of its components; the first
     function relabels what is not in a group (header, tab titles) and the group of the tab shown, the second,
     run right after, every other tab: what the user sees changes at once, the rest follows. The table of both
-    languages is written into the page once, with the first, as [attribute, text, …] per component."""
+    languages is written into the page once, with the first, as [attribute, text, …] per component. The first
+    also returns, after its updates, the id of the tab shown (for one more output), so the server redraws that
+    tab's charts first, and keeps {tab id: language its charts are drawn in} for the tabs' select listeners
+    (ui/app.language_switch), which redraw a tab drawn in the other language when it is shown."""
     packed = {lang: [[x for key, text in u.items() if key != "__type__" for x in (key, text)] for u in ups]
               for lang, ups in updates.items()}
     table = json.dumps({"text": packed, "groups": groups}, ensure_ascii=False, separators=(",", ":"))
@@ -74,7 +77,10 @@ def relabel_js(updates: dict[str, list[dict]], groups: dict[str, list[int]]) -> 
              " const later = new Set(); for (const [button, positions] of Object.entries(r.groups)) {"
              " if (document.getElementById(button)?.getAttribute('aria-selected') !== 'true')"
              " positions.forEach((i) => later.add(i)); } r.later = later;"
-             " return (r.text[lang] || []).map((pairs, i) => later.has(i) ? {__type__: 'update'} : make(pairs)); }")
+             " const shown = document.querySelector('button[role=tab][aria-selected=true]')?.dataset.tabId || '';"
+             " r.lang = lang; r.drawn = {[shown]: lang};"
+             " return [...(r.text[lang] || []).map((pairs, i) => later.has(i) ? {__type__: 'update'} : make(pairs)),"
+             " shown]; }")
     rest = ("(lang) => { const r = window.__labRelabel; " + make +
             " return (r.text[lang] || []).map((pairs, i) => r.later.has(i) ? make(pairs) : {__type__: 'update'}); }")
     return first, rest

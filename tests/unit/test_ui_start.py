@@ -81,7 +81,7 @@ def test_invalid_yaml_still_names_line_and_the_offending_character(tmp_path):
 def _relabel_table(demo) -> tuple[list, dict]:
     first = next(fn for fn in demo.fns.values() if fn.fn is None and fn.js and "window.__labRelabel = " in fn.js)
     text = first.js.split("window.__labRelabel = ", 1)[1]
-    return first.outputs, json.JSONDecoder().raw_decode(text)[0]
+    return first.outputs[:-1], json.JSONDecoder().raw_decode(text)[0]  # the last output: the shown tab's id
 
 
 def test_the_page_carries_both_languages_for_every_bound_component_and_groups_them_by_tab(tmp_path, monkeypatch):
