@@ -159,7 +159,7 @@ def switch_on_server() -> dict:
     import ui.app
     demo = ui.app.build_app(lang="en")
     switch = next(fn for fn in demo.fns.values() if fn.fn is not None and fn.name == "switch")
-    relabel = next(fn for fn in demo.fns.values() if fn.fn is None and fn.js and "__type__" in fn.js)
+    relabel = next(fn for fn in demo.fns.values() if fn.fn is None and fn.js and "window.__labRelabel = " in fn.js)
     values = ["ja" if c is switch.inputs[0] else getattr(c, "value", None) for c in switch.inputs]
     t = time.perf_counter()
     result = switch.fn(*values)

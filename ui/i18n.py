@@ -58,16 +58,15 @@ class I18n:
         return components, updates
 
 
-def relabel_js(updates: dict[str, list[dict]], groups: dict[str, list[int]]) -> tuple[str, str]:
-    """The browser side of the switch, two js functions `(lang) => [update, …]` for the components of
-    client_table, applied by Gradio's frontend to the components' props (a tab not drawn yet is drawn with them
-    when it opens). `groups` maps a top-level tab's button id to the positions of its components; the first
-    function relabels what is not in a group (header, tab titles) and the group of the tab shown, the second,
-    run right after, every other tab: what the user sees changes at once, the rest follows. The table of both
-    languages is written into the page once, with the first, as [attribute, text, …] per component. The first
-    also returns, after its updates, the id of the tab shown (for one more output), so the server redraws that
-    tab's charts first, and keeps {tab id: language its charts are drawn in} for the tabs' select listeners
-    (ui/app.language_switch), which redraw a tab drawn in the other language when it is shown."""
+def relabel_js(updates: dict[str, list[dict]], groups: dict[str, list[int]]) -> str:
+    """The browser side of the switch, a js function `(lang) => [update, …, shown tab's id]` for the components of
+    client_table and one more output, applied by Gradio's frontend to the components' props (a tab not drawn yet
+    is drawn with them when it opens). `groups` maps a top-level tab's button id to the positions of its
+    components; it relabels what is not in a group (header, tab titles) and the group of the tab shown, at once;
+    every other tab is relabelled when next shown (tab_relabel_js). The table of both languages is written into
+    the page, as [attribute, text, …] per component, with {tab button: language its labels are in} and {tab id:
+    language its charts are drawn in} for the tabs' select listeners (ui/app.language_switch). The shown tab's id
+    goes to the server, which redraws that tab's charts alone."""
     packed = {lang: [[x for key, text in u.items() if key != "__type__" for x in (key, text)] for u in ups]
               for lang, ups in updates.items()}
     table = json.dumps({"text": packed, "groups": groups}, ensure_ascii=False, separators=(",", ":"))
@@ -78,9 +77,19 @@ def relabel_js(updates: dict[str, list[dict]], groups: dict[str, list[int]]) -> 
              " if (document.getElementById(button)?.getAttribute('aria-selected') !== 'true')"
              " positions.forEach((i) => later.add(i)); } r.later = later;"
              " const shown = document.querySelector('button[role=tab][aria-selected=true]')?.dataset.tabId || '';"
-             " r.lang = lang; r.drawn = {[shown]: lang};"
+             " r.lang = lang; r.drawn = {[shown]: lang}; r.labelled = {};"
+             " for (const button of Object.keys(r.groups)) if (!later.has(r.groups[button][0])) r.labelled[button] = lang;"
              " return [...(r.text[lang] || []).map((pairs, i) => later.has(i) ? {__type__: 'update'} : make(pairs)),"
              " shown]; }")
-    rest = ("(lang) => { const r = window.__labRelabel; " + make +
-            " return (r.text[lang] || []).map((pairs, i) => r.later.has(i) ? make(pairs) : {__type__: 'update'}); }")
-    return first, rest
+    return first
+
+
+def tab_relabel_js(button: str, positions: list[int]) -> str:
+    """The js of a tab's select listener, its outputs the components at `positions` of client_table: after a
+    switch, the first time the tab is shown, its labels take the language (the tabs not shown are relabelled
+    lazily, so the switch itself touches only what is on screen)."""
+    make = "(pairs) => { const u = {__type__: 'update'}; for (let i = 0; i < pairs.length; i += 2) u[pairs[i]] = pairs[i + 1]; return u; }"
+    return ("() => { const r = window.__labRelabel, b = %s, p = %s, make = %s;"
+            " const stale = !!r && r.labelled[b] !== r.lang; if (stale) r.labelled[b] = r.lang;"
+            " return p.map((i) => stale ? make(r.text[r.lang][i]) : {__type__: 'update'}); }"
+            % (json.dumps(button), json.dumps(positions), make))

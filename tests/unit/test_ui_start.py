@@ -105,3 +105,9 @@ def test_the_page_carries_both_languages_for_every_bound_component_and_groups_th
     assert not first_step & grouped  # the header and the tab titles change at once, whichever tab is shown
     server_half = next(fn for fn in demo.fns.values() if fn.fn is not None and fn.name == "switch")
     assert not set(map(id, server_half.outputs)) & {id(t) for t in tab_titles}  # labels are not the server's job
+    # the server redraws the tab shown alone; the others redraw when next selected
+    values = [{"lang": "ja", "lang-shown-tab": "sft"}.get(getattr(c, "elem_id", None), getattr(c, "value", None))
+              for c in server_half.inputs]
+    sent = dict(zip((getattr(c, "elem_id", None) for c in server_half.outputs), server_half.fn(*values)))
+    assert sent["sft-plot"] != gr.skip() and "最初のステップ" in str(sent["sft-plot"])
+    assert sent["dedup-scurve"] == gr.skip() and sent["launch-plot"] == gr.skip()
