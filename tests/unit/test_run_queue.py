@@ -52,13 +52,8 @@ def wait_in_thread(queue, ticket, give_up, record):
 
 
 def wait_for(predicate, timeout=10.0):
-    import time
-    end = time.time() + timeout
-    while time.time() < end:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return False
+    from backends.local import wait_until
+    return wait_until(predicate, timeout, interval=0.01)
 
 
 def test_one_slot_second_run_waits_with_its_position_then_starts(queue):
