@@ -162,6 +162,9 @@ class SFTTrainArgs(TrainArgs):
 class PretrainTrainArgs(SFTTrainArgs):
     learning_rate: float = Field(1e-3, gt=0)
     packing: bool = True
+    # TRL's own default, "bfd", cuts every document longer than max_length: pre-training would never
+    # see the rest of a long document. "bfd_split" packs the overflow into other blocks instead.
+    packing_strategy: Literal["bfd", "bfd_split", "wrapped"] = Field("bfd_split", description="bfd_split: long documents continue in other blocks; bfd: cut at max_length; wrapped: one stream cut into blocks")
     eval_strategy: Literal["no", "steps", "epoch"] = "no"
     save_strategy: Literal["no", "steps", "epoch", "best"] = "no"
 

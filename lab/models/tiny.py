@@ -9,8 +9,12 @@ Why it looks the way it does (bench/embedded_model.py measures each point):
   byte sequence that fails to decode as UTF-8 ("�").
 - Pre-training (one `pretrain` run) reads the bundled corpus, the RAG documents and a reading task
   built from them (passages, a question of the bundled reading set, an answer quoting the passage,
-  in the RAG chat's own prompt). Measured (bench/embedded_model.py): not enough for the base model
-  to quote the gold span yet — that lesson is still open."""
+  in the RAG chat's own prompt). Its preset packs with "bfd", which cuts each example at the
+  256-token block, so the reading examples (~500 tokens) are seen without their answers: in effect
+  the documents, many times, in the RAG prompt's layout. Measured (bench/embedded_model.py, README):
+  the SFT and DPO lessons hold on this model; the base model does not quote the gold span, and
+  neither whole reading examples nor a reading stage after pre-training taught it to within the
+  bootstrap's budget — that lesson is blocked at this size."""
 from __future__ import annotations
 
 import json

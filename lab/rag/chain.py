@@ -7,7 +7,7 @@ retrieval, side by side, to see what the documents change.
 
 Generators: a model the lab loads (tiny, run:<id>, a folder or Hub id; streamed by
 lab.models.chat) or an OpenAI-compatible endpoint (vLLM, Ollama, llama.cpp, OpenAI; streamed through
-lab/models/openai_client.py). A small local model's context window is respected by shortening the chunks."""
+lab/models/openai_client.py). A small local model's context window is respected by giving it the best chunks whole, as many as fit."""
 from __future__ import annotations
 
 import queue
@@ -81,29 +81,41 @@ def _local_budget(generator: GeneratorSpec):
     return count, budget
 
 
-def fitted_messages(question: str, hits: list[Hit], generator: GeneratorSpec) -> tuple[list[dict], list[Hit]]:
-    """The RAG prompt, with chunks shortened (then dropped from the end) until a local model's
-    context window holds prompt + answer. Endpoints get the chunks whole."""
-    messages = rag_messages(question, hits, generator.prompt)
-    if generator.base_url:
-        return messages, hits
-    count, budget = _local_budget(generator)
+def fit_hits(question: str, hits: list[Hit], prompt: str | None, count, budget: int) -> tuple[list[dict], list[Hit]]:
+    """The RAG prompt for a context of `budget` tokens (`count` measures a message list): the best
+    chunks whole, in rank order, as many as fit — a small window is better spent on the top chunk in
+    full than on five cut ones, whose answer may be in the part cut off. When even the top chunk
+    alone does not fit, it is shortened."""
+    messages = rag_messages(question, hits, prompt)
     if count(messages) <= budget:
-        return messages, hits
-    kept = list(hits)
-    longest = max((len(h.text) for h in kept), default=0)
-    while kept:
-        chars = longest
+        return messages, list(hits)
+    kept: list[Hit] = []
+    for hit in hits:
+        if count(rag_messages(question, [*kept, hit], prompt)) > budget:
+            break
+        kept.append(hit)
+    if kept:
+        return rag_messages(question, kept, prompt), kept
+    if hits:
+        chars = int(len(hits[0].text) * 0.75)
         while chars >= MIN_CHUNK_CHARS:
-            messages = rag_messages(question, kept, generator.prompt, chars)
+            messages = rag_messages(question, hits[:1], prompt, chars)
             if count(messages) <= budget:
-                return messages, kept
+                return messages, hits[:1]
             chars = int(chars * 0.75)
-        kept = kept[:-1]
-    messages = rag_messages(question, [], generator.prompt)
+    messages = rag_messages(question, [], prompt)
     if count(messages) > budget:
         raise UserError(f"the question and prompt alone exceed the model's context ({budget} tokens)")
     return messages, []
+
+
+def fitted_messages(question: str, hits: list[Hit], generator: GeneratorSpec) -> tuple[list[dict], list[Hit]]:
+    """The RAG prompt for the generator: endpoints get the chunks whole; a local model's context
+    window must hold prompt + answer (fit_hits)."""
+    if generator.base_url:
+        return rag_messages(question, hits, generator.prompt), hits
+    count, budget = _local_budget(generator)
+    return fit_hits(question, hits, generator.prompt, count, budget)
 
 
 # ---- streaming -------------------------------------------------------------------------------------
