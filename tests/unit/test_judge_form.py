@@ -70,3 +70,31 @@ def test_the_metrics_form_reads_no_limit_as_zero_and_back():
     assert (back["model"]["name"], back["tasks"], back["num_few_shots"], back["max_samples"]) == ("run:x", "samples/eval_tasks_ja", 0, 5)
     assert metrics.to_spec(form.to_dict(data, ["", "t", 1, 0]))["max_samples"] is None
     assert metrics.to_spec(form.to_dict(data, ["", "t", 1, 0]))["model"]["name"] == "tiny"
+
+
+def test_a_judge_or_eval_run_clones_into_its_form_and_section(workspace, preset):
+    """The Runs tab's Clone hands a run's job.yaml to the tab's `fill`: a judge job fills the set-up form,
+    an eval job the metrics form, and the matching section is shown."""
+    import gradio as gr
+
+    from lab.runs import RunStore
+    from ui.i18n import I18n
+    from ui.tabs import judge
+
+    with gr.Blocks():
+        part = judge.build(RunStore(), I18n(lang="en"), gr.State("en"))
+    outputs = part["preset_outputs"]
+    at = lambda elem_id: next(i for i, c in enumerate(outputs) if getattr(c, "elem_id", None) == elem_id)  # noqa: E731
+    section = next(i for i, c in enumerate(outputs) if isinstance(c, gr.Tabs))
+
+    preset["judge"]["model"] = "run:sft-20260101-000000-abcd"
+    values = part["fill"](preset, "/runs/judge-x/job.yaml")
+    assert len(values) == len(outputs)
+    assert values[at("judge-model")] == "run:sft-20260101-000000-abcd"
+    assert values[section].selected == "judge-setup"
+
+    eval_data, _ = read_yaml(find_preset("eval-metrics"))
+    values = part["fill"](eval_data, "/runs/eval-x/job.yaml")
+    assert values[section].selected == "judge-metrics"
+    assert values[at("judge-eval-model")] == eval_data["model"]["name"]
+    assert values[at("judge-model")] == gr.skip()  # the set-up form is left as it was

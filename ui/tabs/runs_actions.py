@@ -27,8 +27,8 @@ TEXT = {
     "compare_btn": ("Compare the ticked runs", "選んだ実行を比べる"),
     "compare_hint": ("Tick 2 to 4 runs under 'Overlay runs', then compare: what differs in their config and their "
                      "final metrics.", "「重ねて表示する実行」で 2〜4 件選んで比べると、設定の違いと最終指標が並びます。"),
-    "not_training": ("Only training runs resume, continue or clone into a training tab.",
-                     "再開・続行・学習タブへの複製ができるのは学習の実行だけです。"),
+    "not_training": ("Only training runs resume or continue; training, judge and eval runs clone into their tab.",
+                     "再開・続行ができるのは学習の実行だけです。タブへの複製は学習・評価（judge / eval）の実行でできます。"),
     "started": ("Started {run}", "{run} を開始しました"),
 }
 

@@ -67,4 +67,12 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
         return ordered(open_outputs, {setup_parts.preset: gr.update(value=name), **setup.load_named(parts, name),
                                       sections: gr.Tabs(selected="judge-setup")})
 
-    return {"tab": tab, "contestants": setup_parts.contestants, "open_preset": (open_preset, [], open_outputs), **hooks}
+    def fill(data: dict, path: str) -> list:
+        """A run's job.yaml into its form (the Runs tab's Clone): a judge job into the set-up, an eval job
+        into the metrics form, with that section shown."""
+        if data.get("kind") == "eval":
+            return ordered(open_outputs, {**metrics.filled(metrics_parts, data), sections: gr.Tabs(selected="judge-metrics")})
+        return ordered(open_outputs, {**setup.filled(parts, data, path), sections: gr.Tabs(selected="judge-setup")})
+
+    return {"tab": tab, "contestants": setup_parts.contestants, "open_preset": (open_preset, [], open_outputs),
+            "fill": fill, "preset_outputs": open_outputs, **hooks}
