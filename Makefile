@@ -9,7 +9,8 @@ PIP := $(PY) -m pip
 HOST ?= 127.0.0.1
 PORT ?= 7860
 export LAB_WORKSPACE ?= $(CURDIR)/workspace
-TINY := $(LAB_WORKSPACE)/models/tiny/model.safetensors
+# the last of the embedded models `lab models bootstrap` builds (tiny, then tiny-rag from it)
+TINY := $(LAB_WORKSPACE)/models/tiny-rag/model.safetensors
 # torch is pinned to the CPU build this machine has on disk; an unpinned torch pulls a multi-GB
 # CUDA build. Elsewhere, point TORCH_INDEX at the wheel index you want (a CPU or a CUDA one).
 TORCH_VERSION ?= 2.13.0

@@ -11,8 +11,8 @@ Prints, with wall and CPU seconds of every job it runs:
 - DPO: implicit reward accuracy on the held-out bundled pairs (policy vs its SFT reference), the share of
   held-out prompts whose greedy reply opens with the trait the pairs teach (SFT vs DPO), and a few
   replies of both side by side; `--seeds 42,7` repeats SFT + DPO for each training seed;
-- RAG: share of bundled reading questions whose answer contains the gold span, with and without
-  retrieval (train and held-out questions apart).
+- RAG: share of bundled reading questions whose answer from tiny-rag (tiny after the bootstrap's
+  reading stage) contains the gold span, with and without retrieval (train and held-out questions apart).
 
 Runs in a temporary workspace (the models folder is linked, or built there with --bootstrap)."""
 from __future__ import annotations
@@ -123,9 +123,9 @@ def main() -> None:
         rows.append((f"DPO: held-out replies opening with 「{checks.DPO_TRAIT}」, seed {seed}", f"SFT {before.share:.0%} -> DPO {after.share:.0%} of {after.n}"))
         examples.setdefault("sft", (f1_base, f1_sft))
         examples.setdefault("dpo", (sft_model, dpo_model))
-    rag = {} if args.no_rag else checks.rag_span_hits("tiny")
+    rag = {} if args.no_rag else checks.rag_span_hits(checks.RAG_MODEL)
     for split, r in rag.items():
-        rows.append((f"RAG: gold span in the answer, {r.n} {split} questions (base tiny)",
+        rows.append((f"RAG: gold span in the answer, {r.n} {split} questions ({checks.RAG_MODEL})",
                      f"with retrieval {r.with_retrieval:.0%}, without {r.without_retrieval:.0%}"))
     rows.append(("measuring", f"{time.perf_counter() - t0:.0f} s wall"))
 
@@ -137,7 +137,7 @@ def main() -> None:
     for q, a, b in checks.side_by_side(*examples["dpo"], n=3):
         print(f"  Q: {q}\n    SFT: {a[:80]!r}\n    DPO: {b[:80]!r}")
     if rag:
-        print("\nRAG: with vs without retrieval (base tiny)")
+        print(f"\nRAG: with vs without retrieval ({checks.RAG_MODEL})")
         for q, span, with_r, without_r in rag["train"].examples[:3]:
             print(f"  Q: {q}   gold: {span}\n    with:    {with_r[:80]!r}\n    without: {without_r[:80]!r}")
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())

@@ -176,22 +176,22 @@ def cmd_models(args) -> int:
     from .models import tiny
     if args.action == "bootstrap":
         if tiny.is_built() and not args.force:
-            print(f"tiny model already built: {tiny.tiny_dir()}")
+            print(f"embedded models already built: {tiny.tiny_dir()}, {tiny.tiny_dir(tiny.READER)}")
             return 0
         from .paths import models_dir
         print(f"building the tokenizer and the initial model in {models_dir() / 'tiny-init'}", file=sys.stderr)
         tiny.build_init_model(models_dir() / "tiny-init")
         store = _store(args)
         previous = None
-        for stage in tiny.bootstrap_stages(args.steps):
-            run = store.submit(stage(previous))
-            print(f"pre-training the tiny model: run {run.id}", file=sys.stderr)
+        for name, stage in tiny.bootstrap_stages(args.steps):
+            spec = stage(previous)
+            run = store.submit(spec)
+            print(f"{name}: {spec.meta.title.get('en') or spec.kind}, run {run.id}", file=sys.stderr)
             status = follow(store, run.id)
             if status.get("state") != "succeeded":
                 break
             previous = run.id
-        if status.get("state") == "succeeded":
-            print(f"tiny model ready: {tiny.tiny_dir()}")
+            print(f"{name} ready: {tiny.install(run.id, name)}")
         else:
             print(f"bootstrap {status.get('state')}: {status.get('error')}", file=sys.stderr)
         return _exit_code(status)

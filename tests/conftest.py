@@ -33,7 +33,7 @@ def workspace(tmp_path, monkeypatch):
 def tiny_models_dir():
     """The built tiny model (bootstrapped once if missing)."""
     models = SHARED_WORKSPACE / "models"
-    if not (models / "tiny" / "model.safetensors").exists():
+    if not all((models / name / "model.safetensors").exists() for name in ("tiny", "tiny-rag")):
         env = {**os.environ, "LAB_WORKSPACE": str(SHARED_WORKSPACE)}
         subprocess.run([sys.executable, "-m", "lab.cli", "models", "bootstrap"], cwd=REPO, env=env, check=True)
     return models

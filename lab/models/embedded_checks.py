@@ -11,6 +11,7 @@ from ..paths import SAMPLES_DIR
 from . import utf8
 
 SFT_PRESET, DPO_PRESET = "sft-tiny", "dpo-tiny"
+RAG_MODEL = "tiny-rag"  # tiny after the bootstrap's reading stage: the RAG tab's default generator
 # what dpo-tiny's bundled pairs teach: the chosen reply opens with it, the rejected one is the same without
 DPO_TRAIT = "ご質問ありがとうございます"
 

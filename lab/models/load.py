@@ -8,7 +8,7 @@ from ..errors import UserError
 from ..names import inside, is_name
 from ..paths import check_inside, confined, models_dir, runs_dir, shown, workspace
 
-EMBEDDED = ("tiny", "tiny-init")
+EMBEDDED = ("tiny", "tiny-rag", "tiny-init")
 
 
 def run_model_dir(run_dir: Path) -> Path | None:

@@ -1,5 +1,6 @@
-"""The embedded default model: a tokenizer trained on the bundled texts and a small
-Llama-architecture model with a ChatML chat template, pre-trained by the lab's own `pretrain` job.
+"""The embedded models: a tokenizer trained on the bundled texts and a small Llama-architecture model
+with a ChatML chat template, pre-trained by the lab's own `pretrain` job (`tiny`, the base every lesson
+starts from), then given a reading stage by its own `sft` job (`tiny-rag`, the RAG tab's generator).
 Deterministic: the same corpus and seed give the same tokenizer and initial weights.
 
 Why it looks the way it does (bench/embedded_model.py measures each point):
@@ -7,14 +8,17 @@ Why it looks the way it does (bench/embedded_model.py measures each point):
   (then merges), and only characters never seen fall back to byte tokens (<0xE3> …). The byte tokens
   are suppressed in the generation config, so the model can only write whole characters — never a
   byte sequence that fails to decode as UTF-8 ("�").
-- Pre-training (one `pretrain` run) reads the bundled corpus, the RAG documents and a reading task
-  built from them (passages, a question of the bundled reading set, an answer quoting the passage,
-  in the RAG chat's own prompt). Its preset packs with "bfd", which cuts each example at the
-  256-token block, so the reading examples (~500 tokens) are seen without their answers: in effect
-  the documents, many times, in the RAG prompt's layout. Measured (bench/embedded_model.py, README):
-  the SFT and DPO lessons hold on this model; the base model does not quote the gold span, and
-  neither whole reading examples nor a reading stage after pre-training taught it to within the
-  bootstrap's budget — that lesson is blocked at this size."""
+- Pre-training (presets/pretrain-tiny.yaml) reads the bundled corpus and the RAG documents in the RAG
+  chat's prompt layout (reading examples: passages, a question of the bundled reading set, an answer
+  quoting the passage). Its preset packs with "bfd", which cuts each example at the 256-token block,
+  so pre-training sees the passages, many times, and not the answers; the SFT and DPO lessons were
+  measured on this model.
+- The reading stage (presets/reading-tiny.yaml) trains the answers: each reading question in the RAG
+  chain's own prompt, fitted to the model's window as the chain fits it, loss on the answer only. At
+  2.4 M parameters it memorises these questions with their passages — asked one through the RAG chat,
+  tiny-rag quotes the gold span, and without the passages mostly does not; a new question gets no span
+  (it does not read). Teaching reading itself (whole reading examples in pre-training, a copy task) did
+  not work within the bootstrap's budget: bench/embedded_reading.py, README."""
 from __future__ import annotations
 
 import json
@@ -38,6 +42,9 @@ SEED = 1234
 BOOTSTRAP_CORPUS = "bootstrap_corpus.jsonl"  # written into tiny-init/: corpus + RAG documents + reading task
 READING_PASSAGES = 3  # chunks shown per reading example (the gold one among them)
 READING_COPIES = 3  # each question with different distractors and positions
+READING_SET = "reading_set.jsonl"  # written into tiny-init/: the reading stage's conversations
+READING_STAGE_COPIES = 3  # reading-stage examples per question (other passages, other answer lengths)
+READING_STAGE_ANSWER_TOKENS = (64, 128)  # the RAG chat's and the chain's default max_new_tokens: both prompt sizes
 
 # ChatML with {% generation %} markers, so TRL's assistant_only_loss can mask everything but the
 # assistant's turns (the end-of-turn token included, so the model learns to stop).
@@ -52,8 +59,10 @@ CHAT_TEMPLATE = (
     "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}"
 )
 
+# max_position_embeddings is the window the model is trained to read in (pre-training blocks of 256,
+# the reading stage's prompts up to 512): the RAG chain fits its prompt to it (lab/rag/chain.fit_hits).
 MODEL_SHAPE = dict(hidden_size=192, intermediate_size=512, num_hidden_layers=4, num_attention_heads=4,
-                   num_key_value_heads=2, max_position_embeddings=1024, rope_theta=10000.0,
+                   num_key_value_heads=2, max_position_embeddings=512, rope_theta=10000.0,
                    tie_word_embeddings=True)
 
 
@@ -182,6 +191,39 @@ def reading_conversations(seed: int = SEED) -> list[list[dict]]:
     return out
 
 
+def reading_stage_conversations(tokenizer, seed: int = SEED) -> list[dict]:
+    """The reading stage's data: each training question of the bundled reading set in the RAG chain's
+    own prompt, fitted to the tiny model's window exactly as the chain fits it (fit_hits: the best
+    chunks whole) — the passage holding the answer, first more often than not (as retrieval puts it),
+    among random others — and the reference answer citing that passage's number."""
+    from ..rag.chain import fit_hits, prompt_budget, token_counter
+    from ..rag.retrieve import Hit
+
+    rng = random.Random(seed)
+    count = token_counter(tokenizer)
+    chunks = _rag_chunks()
+    out = []
+    for item in reading_items("train"):
+        holding = [c for c in chunks if c.source == item["source"] and item["span"] in c.text]
+        others = [c for c in chunks if item["span"] not in c.text]
+        for copy in range(READING_STAGE_COPIES if holding else 0):
+            shown = rng.sample(others, 4)
+            shown.insert(0 if rng.random() < 0.7 else rng.randrange(1, 3), rng.choice(holding))
+            hits = [Hit(rank=i + 1, source=c.source, chunk_id=c.id, score=0.0, text=c.text, title=c.title)
+                    for i, c in enumerate(shown)]
+            max_new = READING_STAGE_ANSWER_TOKENS[copy % len(READING_STAGE_ANSWER_TOKENS)]
+            messages, used = fit_hits(item["question"], hits, None, count,
+                                      prompt_budget(MODEL_SHAPE["max_position_embeddings"], max_new))
+            where = next((h.rank for h in used if item["span"] in h.text), None)
+            if where is None:  # the window held only passages before it
+                continue
+            answer = item["answer"].strip()
+            answer = answer[:-1] + f"[{where}]。" if answer.endswith("。") else answer + f" [{where}]"
+            out.append({"messages": messages + [{"role": "assistant", "content": answer}]})
+    rng.shuffle(out)
+    return out
+
+
 def _write_texts(path: Path, texts: list[str]) -> Path:
     random.Random(SEED).shuffle(texts)
     with path.open("w", encoding="utf-8") as f:
@@ -194,24 +236,49 @@ def write_bootstrap_corpus(path: Path, tokenizer) -> Path:
     rows = [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()]
     texts = [r["text"] for r in rows if r.get("text")]
     texts += [tokenizer.apply_chat_template(conv, tokenize=False) for conv in reading_conversations()]
-    return _write_texts(path, texts)
+    _write_texts(path, texts)
+    with (path.parent / READING_SET).open("w", encoding="utf-8") as f:
+        for row in reading_stage_conversations(tokenizer):
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return path
 
 
-def tiny_dir() -> Path:
-    return models_dir() / "tiny"
+READER = "tiny-rag"  # tiny after its reading stage: the RAG tab's default generator
+
+
+def tiny_dir(name: str = "tiny") -> Path:
+    return models_dir() / name
 
 
 def is_built() -> bool:
-    return (tiny_dir() / "model.safetensors").exists()
+    return all((tiny_dir(name) / "model.safetensors").exists() for name in ("tiny", READER))
 
 
 def bootstrap_stages(max_steps: int | None = None) -> list:
-    """The pre-training runs that turn tiny-init into tiny, each a function of the previous run's id
-    (today one: presets/pretrain-tiny.yaml on the corpus build_init_model wrote, exported as tiny)."""
+    """The runs that build the embedded models, as (model name, spec from the previous run's id):
+    pre-training (presets/pretrain-tiny.yaml on the corpus build_init_model wrote) makes `tiny`, the
+    base every lesson starts from; the reading stage (presets/reading-tiny.yaml on its reading set,
+    from that run) makes `tiny-rag`, the RAG tab's generator. `max_steps` shortens every stage."""
     from ..presets import load_preset
     init = models_dir() / "tiny-init"
+    steps = [f"train.max_steps={max_steps}"] if max_steps else []
 
-    def corpus(_previous):
-        steps = [f"train.max_steps={max_steps}"] if max_steps else []
-        return load_preset("pretrain-tiny", [f"dataset.path={init / BOOTSTRAP_CORPUS}", *steps, f"export_to={tiny_dir()}"])
-    return [corpus]
+    def pretraining(_previous):
+        return load_preset("pretrain-tiny", [f"dataset.path={init / BOOTSTRAP_CORPUS}", *steps])
+
+    def reading(previous):
+        return load_preset("reading-tiny", [f"model.name=run:{previous}", f"dataset.path={init / READING_SET}", *steps])
+    return [("tiny", pretraining), (READER, reading)]
+
+
+def install(run_id: str, name: str) -> Path:
+    """Copy run `run_id`'s model to models/<name>/ (replacing it whole, never half-written)."""
+    from .load import resolve_model
+    source = Path(resolve_model(f"run:{run_id}"))
+    target = tiny_dir(name)
+    tmp = target.with_name(target.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(source, tmp, ignore=shutil.ignore_patterns("training_args.bin", "checkpoint-*"))
+    shutil.rmtree(target, ignore_errors=True)
+    tmp.rename(target)
+    return target

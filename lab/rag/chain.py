@@ -66,19 +66,27 @@ def plain_messages(question: str) -> list[dict]:
 
 
 # ---- fitting a small model's context window --------------------------------------------------------
+def prompt_budget(context: int, max_new_tokens: int) -> int:
+    """Tokens a local model's prompt may take: its context minus the answer (and a small margin)."""
+    return context - max_new_tokens - 8
+
+
+def token_counter(tokenizer):
+    """count(messages) -> tokens of the chat prompt as the model is given it (generation prompt included)."""
+    def count(messages: list[dict]) -> int:
+        # rendered, then tokenized as apply_chat_template(tokenize=True) does, without its warning that a
+        # prompt is longer than the model's window: measuring that is the point here
+        text = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+        return len(tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
+    return count
+
+
 def _local_budget(generator: GeneratorSpec):
     """(count tokens of a message list, tokens available for the prompt) for a local model."""
     from ..models.cache import cached_model
     model, tokenizer = cached_model(generator.model)
     limit = getattr(model.config, "max_position_embeddings", None) or 4096
-    budget = limit - generator.max_new_tokens - 8
-
-    def count(messages: list[dict]) -> int:
-        ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
-        if isinstance(ids, dict) or hasattr(ids, "keys"):
-            ids = ids["input_ids"]
-        return len(ids)
-    return count, budget
+    return token_counter(tokenizer), prompt_budget(limit, generator.max_new_tokens)
 
 
 def fit_hits(question: str, hits: list[Hit], prompt: str | None, count, budget: int) -> tuple[list[dict], list[Hit]]:

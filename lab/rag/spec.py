@@ -67,7 +67,7 @@ class RetrievalSpec(Strict):
 
 class GeneratorSpec(Strict):
     """Who writes the answer: a model the lab loads (tiny, run:ID, folder, Hub id) or an OpenAI-compatible endpoint."""
-    model: str = Field("tiny", description="tiny | run:<RUN_ID> | a folder | a Hub id; with base_url, the endpoint's model name")
+    model: str = Field("tiny-rag", description="tiny-rag (the tiny model after its reading stage) | tiny | run:<RUN_ID> | a folder | a Hub id; with base_url, the endpoint's model name")
     base_url: endpoints.EndpointURL = Field(None, description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1")
     api_key_env: endpoints.KeyEnv = Field(None, description="environment variable holding the endpoint's key (OPENAI_API_KEY when set)")
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="0 = greedy")

@@ -80,7 +80,8 @@ def test_upload_index_chat_with_citations_delete_and_evaluate(lab_server, page):
     page.evaluate(WATCH_STREAM)
     page.locator("#rag-msg textarea").fill("富士山の高さは何メートルですか？")
     page.locator("#rag-send").click()
-    page.wait_for_function("() => document.querySelectorAll('#rag-chunks .rag-chunk').length >= 3", timeout=120_000)
+    # the chunks the model was given: tiny-rag's 512-token window holds the best one or two whole
+    page.wait_for_function("() => document.querySelectorAll('#rag-chunks .rag-chunk').length >= 1", timeout=120_000)
     page.wait_for_function("() => !!document.querySelector('#rag-chat a[href=\"#rag-chunk-1\"]')", timeout=120_000)
     page.wait_for_function("() => !document.querySelector('#rag-send[disabled]') && "
                            "document.querySelector('#rag-chunks .rag-chunk')?.dataset.cited !== undefined", timeout=120_000)
@@ -95,6 +96,7 @@ def test_upload_index_chat_with_citations_delete_and_evaluate(lab_server, page):
     assert page.evaluate("() => window.__ragTexts.size") >= 3  # the answer arrived in pieces
     bot = page.locator("#rag-chat [data-testid=bot]").last.inner_text()
     assert "Sources" in bot and "fujisan.md" in bot
+    assert "3776" in bot  # tiny-rag quotes the passage (a question its reading stage memorised)
 
     page.locator("#rag-chat a[href='#rag-chunk-1']").first.click()
     page.wait_for_function("() => location.hash === '#rag-chunk-1'")

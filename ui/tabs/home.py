@@ -148,10 +148,14 @@ COURSE = (
           "文書を索引に入れ（密ベクトル＋日本語 BM25）、番号つきの引用を添えて答えさせます。\n"
           "検索と回答は分けて測ります。誤った回答の多くは、誤ったチャンクから始まります。"),
          ("recall@k and MRR for retrieval; context relevance, groundedness and answer relevance for each question, "
-          "with the chunks it was given. In the chat, compare with and without retrieval (「富士山の高さは何メートルですか？」) "
-          "with a real model (an endpoint or a Hub model): the tiny model is too small to read a passage.",
-          "検索の recall@k と MRR。質問ごとの文脈の関連性・根拠性・回答の関連性と、そのとき渡したチャンク。チャットでは本物のモデル（エンドポイントや Hub のモデル）で検索あり・なしを"
-          "比べます（「富士山の高さは何メートルですか？」）。tiny モデルは小さすぎて資料を読めません。"),
+          "with the chunks it was given. In the chat, ask 「富士山の高さは何メートルですか？」 with and without retrieval: "
+          "tiny-rag (the default model) quotes 3776メートル from the passage, and without it does not. It memorised the "
+          "bundled reading questions with their passages — a question it never saw gets no span; a real model "
+          "(an endpoint or a Hub model) reads any document.",
+          "検索の recall@k と MRR。質問ごとの文脈の関連性・根拠性・回答の関連性と、そのとき渡したチャンク。チャットで"
+          "「富士山の高さは何メートルですか？」を検索あり・なしで聞き比べます。既定の tiny-rag は資料から 3776メートル を"
+          "引用し、資料なしでは答えられません。これは同梱の読解問題を資料ごと丸暗記したもので、見ていない質問には答えられません。"
+          "本物のモデル（エンドポイントや Hub のモデル）はどの文書でも読めます。"),
          (("rag-index", "rag", None), ("rag-eval", "rag", None))),
     Step("dist", ("Ch. 14", "第 14 章"),
          ("Distributed training", "分散並列学習"),

@@ -80,4 +80,4 @@ def sources_frame(index_name: str) -> tuple[pd.DataFrame, list[str]]:
 
 
 def model_choices(store: RunStore) -> list[str]:
-    return ["tiny", *(f"run:{run_id}" for run_id in store.find(kind=model_kinds(), state="succeeded"))]
+    return ["tiny-rag", "tiny", *(f"run:{run_id}" for run_id in store.find(kind=model_kinds(), state="succeeded"))]

@@ -34,7 +34,7 @@ TEXT = {
     "rag.k": ("Chunks given to the model (k)", "モデルに渡すチャンク数（k）"),
     "rag.dense_weight": ("Dense weight (BM25 gets the rest)", "密ベクトルの重み（残りが BM25）"),
     "rag.rerank": ("Cross-encoder for reranking (local folder, optional)", "並べ替え用クロスエンコーダー（ローカルのフォルダ、任意）"),
-    "rag.model": ("Model (tiny, run:ID, folder, Hub id, or the endpoint's model)", "モデル（tiny、run:ID、フォルダ、Hub の ID、またはエンドポイントのモデル名）"),
+    "rag.model": ("Model (tiny-rag, tiny, run:ID, folder, Hub id, or the endpoint's model)", "モデル（tiny-rag、tiny、run:ID、フォルダ、Hub の ID、またはエンドポイントのモデル名）"),
     "rag.base_url": ("OpenAI-compatible endpoint (base URL, optional)", "OpenAI 互換エンドポイント（ベース URL、任意）"),
     "rag.api_key": ("Your API key for the endpoints: chat and evaluation (kept in this page only)",
                     "エンドポイント用の自分の API キー：チャットと評価（このページの中だけで使います）"),
