@@ -7,19 +7,20 @@ runs it: retrieval from the bundled documents, the default prompt, greedy), with
    256 tokens before its answer (`bfd`, the shipped preset);
 2. a reading stage after pre-training: sft (full, loss on the answer only) on the reading questions in
    the RAG chain's own prompt — the passage holding the answer among random others, fitted to the
-   model's window as the chain fits them (lab/rag/chain.fit_hits) — from the shipped tiny model.
+   model's window as the chain fits them (lab/rag/chain.fit_hits) — from the shipped tiny model. With
+   `--window 512` and 200 steps it is the shipped reading stage (tiny-rag); `--window 1024` gives
+   tiny a 1,024-token window (five passages fit), as it had before.
 
-    .venv/bin/python bench/embedded_reading.py                     # both, defaults below
-    .venv/bin/python bench/embedded_reading.py --stage-steps 300   # a longer reading stage
+    .venv/bin/python bench/embedded_reading.py                                  # 1: whole examples; 2: window 1024, 150 steps
+    .venv/bin/python bench/embedded_reading.py --skip-pretrain --window 512 --stage-steps 200
 
-Runs in a temporary workspace (the shipped tiny model is linked from $LAB_SOURCE_WORKSPACE or
+Runs in a temporary workspace (the shipped tiny model is copied from $LAB_SOURCE_WORKSPACE or
 ./workspace); prints every figure with the wall and CPU time of each job."""
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import random
 import shutil
 import sys
 import tempfile
@@ -33,40 +34,17 @@ from embedded_model import run_json, seconds  # noqa: E402
 from lab.models import embedded_checks as checks  # noqa: E402
 
 
-def reading_file(path: Path, copies: int, seed: int = 1234) -> tuple[Path, int, float]:
-    """The train reading questions in the RAG chain's prompt (gold passage + random others, fitted to
-    tiny's window for the chain's default answer length); (path, examples, mean prompt tokens)."""
+def reading_file(path: Path, window: int) -> tuple[Path, int, float]:
+    """The reading stage's own data (lab/models/tiny.reading_stage_conversations) fitted to a
+    `window`-token context; (path, examples, mean prompt tokens)."""
     from lab.models import tiny
     from lab.models.cache import cached_model
-    from lab.rag.chain import fit_hits
-    from lab.rag.retrieve import Hit
-    from lab.rag.spec import GeneratorSpec
+    from lab.rag.chain import token_counter
 
-    model, tok = cached_model("tiny")
-    budget = model.config.max_position_embeddings - GeneratorSpec().max_new_tokens - 8
-
-    def count(messages):
-        return len(tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=True, return_dict=True)["input_ids"])
-
-    rng = random.Random(seed)
-    chunks = tiny._rag_chunks()
-    rows, lengths = [], []
-    for item in checks.reading_items("train"):
-        holding = [c for c in chunks if c.source == item["source"] and item["span"] in c.text]
-        others = [c for c in chunks if item["span"] not in c.text]
-        for _ in range(copies if holding else 0):
-            shown = rng.sample(others, 4)
-            shown.insert(0 if rng.random() < 0.7 else rng.randrange(3), rng.choice(holding))
-            hits = [Hit(rank=i + 1, source=c.source, chunk_id=c.id, score=0.0, text=c.text, title=c.title) for i, c in enumerate(shown)]
-            messages, used = fit_hits(item["question"], hits, None, count, budget)
-            where = next((h.rank for h in used if item["span"] in h.text), None)
-            if where is None:
-                continue
-            answer = item["answer"].strip()
-            answer = answer[:-1] + f"[{where}]。" if answer.endswith("。") else answer + f" [{where}]"
-            rows.append({"messages": messages + [{"role": "assistant", "content": answer}]})
-            lengths.append(count(messages))
-    rng.shuffle(rows)
+    _, tok = cached_model("tiny")
+    rows = tiny.reading_stage_conversations(tok, window=window)
+    count = token_counter(tok)
+    lengths = [count(r["messages"][:-1]) for r in rows]
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     return path, len(rows), sum(lengths) / max(1, len(lengths))
 
@@ -81,8 +59,8 @@ def hits_rows(label: str, model: str) -> list[tuple[str, str]]:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--copies", type=int, default=3, help="reading examples per question in the reading stage")
     p.add_argument("--stage-steps", type=int, default=150, help="steps of the reading stage (batch 8)")
+    p.add_argument("--window", type=int, default=1024, help="the reading stage's context (tiny's config says it; shipped: 512)")
     p.add_argument("--skip-pretrain", action="store_true", help="only the reading stage")
     args = p.parse_args()
 
@@ -90,13 +68,18 @@ def main() -> None:
     (ws / "runs").mkdir()
     (ws / "models").mkdir()
     source = Path(os.environ.get("LAB_SOURCE_WORKSPACE", REPO / "workspace")) / "models"
-    (ws / "models" / "tiny").symlink_to((source / "tiny").resolve())
+    shutil.copytree((source / "tiny").resolve(), ws / "models" / "tiny")
+    for name in ("config.json", "tokenizer_config.json"):  # the window the reading stage trains and is asked in
+        path = ws / "models" / "tiny" / name
+        data = json.loads(path.read_text(encoding="utf-8"))
+        data["max_position_embeddings" if name == "config.json" else "model_max_length"] = args.window
+        path.write_text(json.dumps(data, indent=2), encoding="utf-8")
     env = {**os.environ, "LAB_WORKSPACE": str(ws)}
     os.environ["LAB_WORKSPACE"] = str(ws)
     rows = []
     _, wall, cpu = run_json(["run", "presets/rag-index.yaml", "--set", "index=default"], env)
     rows.append(("rag-index (bundled documents)", seconds(wall, cpu)))
-    rows += hits_rows("shipped tiny", "tiny")
+    rows += hits_rows("tiny (pre-trained only)", "tiny")
 
     if not args.skip_pretrain:
         from lab.models import tiny
@@ -109,12 +92,12 @@ def main() -> None:
                      f"{seconds(wall, cpu)}, final loss {result['metrics'].get('loss', float('nan')):.2f}"))
         rows += hits_rows("1. that model", f"run:{result['run_id']}")
 
-    data, n, mean_tokens = reading_file(ws / "reading.jsonl", args.copies)
+    data, n, mean_tokens = reading_file(ws / "reading.jsonl", args.window)
     result, wall, cpu = run_json(["run", "presets/sft-tiny.yaml", "--set", "model.name=tiny", "--set", f"dataset.path={data}",
                                   "--set", "dataset.eval_split=0", "--set", "train.eval_strategy=no", "--set", "train.save_strategy=no",
-                                  "--set", "train.max_length=1024", "--set", f"train.max_steps={args.stage_steps}"], env)
+                                  "--set", f"train.max_length={args.window}", "--set", f"train.max_steps={args.stage_steps}"], env)
     m = result["metrics"]
-    rows.append((f"2. reading stage: {n} examples (mean prompt {mean_tokens:.0f} tokens), {args.stage_steps} steps × 8",
+    rows.append((f"2. reading stage, window {args.window}: {n} examples (mean prompt {mean_tokens:.0f} tokens), {args.stage_steps} steps × 8",
                  f"{seconds(wall, cpu)}, final loss {m.get('loss', float('nan')):.2f}, token accuracy {m.get('mean_token_accuracy', 0):.2f}"))
     rows += hits_rows("2. that model", f"run:{result['run_id']}")
 

@@ -191,7 +191,7 @@ def reading_conversations(seed: int = SEED) -> list[list[dict]]:
     return out
 
 
-def reading_stage_conversations(tokenizer, seed: int = SEED) -> list[dict]:
+def reading_stage_conversations(tokenizer, seed: int = SEED, window: int | None = None) -> list[dict]:
     """The reading stage's data: each training question of the bundled reading set in the RAG chain's
     own prompt, fitted to the tiny model's window exactly as the chain fits it (fit_hits: the best
     chunks whole) — the passage holding the answer, first more often than not (as retrieval puts it),
@@ -213,7 +213,7 @@ def reading_stage_conversations(tokenizer, seed: int = SEED) -> list[dict]:
                     for i, c in enumerate(shown)]
             max_new = READING_STAGE_ANSWER_TOKENS[copy % len(READING_STAGE_ANSWER_TOKENS)]
             messages, used = fit_hits(item["question"], hits, None, count,
-                                      prompt_budget(MODEL_SHAPE["max_position_embeddings"], max_new))
+                                      prompt_budget(window or MODEL_SHAPE["max_position_embeddings"], max_new))
             where = next((h.rank for h in used if item["span"] in h.text), None)
             if where is None:  # the window held only passages before it
                 continue

@@ -144,7 +144,8 @@ def test_ask_prints_the_answer_and_its_numbered_sources(bundled_index, tiny_mode
                  "みなと電機の通信費の補助はいくらですか？"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert isinstance(result["answer"], str)
-    assert [s["n"] for s in result["sources"]] == [1, 2, 3]
+    # numbered from 1, the best first; tiny-rag's 512-token window holds the best chunks whole, not always all 3
+    assert 1 <= len(result["sources"]) <= 3 and [s["n"] for s in result["sources"]] == list(range(1, len(result["sources"]) + 1))
     assert "minato_remote_work.md" in [s["source"] for s in result["sources"]]
     assert all({"source", "chunk_id", "score", "text", "cited"} <= set(s) for s in result["sources"])
 

@@ -129,6 +129,6 @@ def test_model_pickers_find_training_runs_by_their_kind_not_their_id(workspace):
     (evaluation.artifacts / "results.json").write_text("{}")
     first, second, third = _renamed(sft, "alpha"), _renamed(dpo, "beta"), _renamed(evaluation, "gamma")
     assert judge.model_choices(store) == ["tiny", f"run:{first}"]  # a saved model
-    assert rag.model_choices(store) == ["tiny", f"run:{first}"]  # a succeeded training run
+    assert rag.model_choices(store) == ["tiny-rag", "tiny", f"run:{first}"]  # a succeeded training run
     assert judge._eval_ids(store) == [third]
     assert store.find(kind="dpo") == [second]
