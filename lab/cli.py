@@ -192,7 +192,7 @@ def cmd_models(args) -> int:
                 break
             previous = run.id
             print(f"{name} ready: {tiny.install(run.id, name)}")
-        else:
+        if status.get("state") != "succeeded":
             print(f"bootstrap {status.get('state')}: {status.get('error')}", file=sys.stderr)
         return _exit_code(status)
     if args.action == "list":

@@ -29,5 +29,7 @@ def save_preset(name: str | None, spec: dict | BaseModel, source: str = "form") 
     folder = user_presets_dir()
     folder.mkdir(parents=True, exist_ok=True)
     path = inside(folder, f"{name}.yaml", "preset name")
-    path.write_text(dump_spec(spec), encoding="utf-8")
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(dump_spec(spec), encoding="utf-8")
+    tmp.replace(path)  # whole or not at all: a reader (the preset list, a test) never sees half a file
     return path
