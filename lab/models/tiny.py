@@ -164,11 +164,21 @@ def _rag_chunks():
     return split_documents(load_documents(RAG_DOCS).documents, chunking.size, chunking.overlap)
 
 
+def _as_hits(chunks) -> list:
+    from ..rag.retrieve import Hit
+    return [Hit(rank=i + 1, source=c.source, chunk_id=c.id, score=0.0, text=c.text, title=c.title) for i, c in enumerate(chunks)]
+
+
+def _cited(answer: str, number: int) -> str:
+    """The reference answer citing passage `number`, as the RAG prompt asks: 「…です[2]。」."""
+    answer = answer.strip()
+    return answer[:-1] + f"[{number}]。" if answer.endswith("。") else answer + f" [{number}]"
+
+
 def reading_conversations(seed: int = SEED) -> list[list[dict]]:
     """Passages (the one holding the answer among others), the question in the RAG chat's prompt, and
     the reference answer citing the passage's number."""
     from ..rag.chain import rag_messages
-    from ..rag.retrieve import Hit
 
     rng = random.Random(seed)
     chunks = _rag_chunks()
@@ -182,11 +192,8 @@ def reading_conversations(seed: int = SEED) -> list[list[dict]]:
             shown = rng.sample(others, READING_PASSAGES - 1)
             where = rng.randrange(READING_PASSAGES)
             shown.insert(where, rng.choice(holding))
-            hits = [Hit(rank=i + 1, source=c.source, chunk_id=c.id, score=0.0, text=c.text, title=c.title)
-                    for i, c in enumerate(shown)]
-            answer = item["answer"].strip()
-            answer = answer[:-1] + f"[{where + 1}]。" if answer.endswith("。") else answer + f" [{where + 1}]"
-            out.append(rag_messages(item["question"], hits) + [{"role": "assistant", "content": answer}])
+            out.append(rag_messages(item["question"], _as_hits(shown))
+                       + [{"role": "assistant", "content": _cited(item["answer"], where + 1)}])
     rng.shuffle(out)
     return out
 
@@ -197,7 +204,6 @@ def reading_stage_conversations(tokenizer, seed: int = SEED, window: int | None 
     chunks whole) — the passage holding the answer, first more often than not (as retrieval puts it),
     among random others — and the reference answer citing that passage's number."""
     from ..rag.chain import fit_hits, prompt_budget, token_counter
-    from ..rag.retrieve import Hit
 
     rng = random.Random(seed)
     count = token_counter(tokenizer)
@@ -209,17 +215,13 @@ def reading_stage_conversations(tokenizer, seed: int = SEED, window: int | None 
         for copy in range(READING_STAGE_COPIES if holding else 0):
             shown = rng.sample(others, 4)
             shown.insert(0 if rng.random() < 0.7 else rng.randrange(1, 3), rng.choice(holding))
-            hits = [Hit(rank=i + 1, source=c.source, chunk_id=c.id, score=0.0, text=c.text, title=c.title)
-                    for i, c in enumerate(shown)]
             max_new = READING_STAGE_ANSWER_TOKENS[copy % len(READING_STAGE_ANSWER_TOKENS)]
-            messages, used = fit_hits(item["question"], hits, None, count,
+            messages, used = fit_hits(item["question"], _as_hits(shown), None, count,
                                       prompt_budget(window or MODEL_SHAPE["max_position_embeddings"], max_new))
             where = next((h.rank for h in used if item["span"] in h.text), None)
             if where is None:  # the window held only passages before it
                 continue
-            answer = item["answer"].strip()
-            answer = answer[:-1] + f"[{where}]。" if answer.endswith("。") else answer + f" [{where}]"
-            out.append({"messages": messages + [{"role": "assistant", "content": answer}]})
+            out.append({"messages": messages + [{"role": "assistant", "content": _cited(item["answer"], where)}]})
     rng.shuffle(out)
     return out
 
