@@ -5,7 +5,7 @@ runs it: retrieval from the bundled documents, the default prompt, greedy), with
 1. whole reading examples in pre-training: the bootstrap as shipped, except that each ~500-token
    reading example continues in the next block (`packing_strategy=bfd_split`) instead of being cut at
    256 tokens before its answer (`bfd`, the shipped preset);
-2. a reading stage after pre-training: sft (full, loss on the answer only) on the reading questions in
+2. a reading stage after pre-training (presets/reading-tiny.yaml: sft, full, loss on the answer only) on the reading questions in
    the RAG chain's own prompt — the passage holding the answer among random others, fitted to the
    model's window as the chain fits them (lab/rag/chain.fit_hits) — from the shipped tiny model. With
    `--window 512` and 200 steps it is the shipped reading stage (tiny-rag); `--window 1024` gives
@@ -93,8 +93,7 @@ def main() -> None:
         rows += hits_rows("1. that model", f"run:{result['run_id']}")
 
     data, n, mean_tokens = reading_file(ws / "reading.jsonl", args.window)
-    result, wall, cpu = run_json(["run", "presets/sft-tiny.yaml", "--set", "model.name=tiny", "--set", f"dataset.path={data}",
-                                  "--set", "dataset.eval_split=0", "--set", "train.eval_strategy=no", "--set", "train.save_strategy=no",
+    result, wall, cpu = run_json(["run", "presets/reading-tiny.yaml", "--set", "model.name=tiny", "--set", f"dataset.path={data}",
                                   "--set", f"train.max_length={args.window}", "--set", f"train.max_steps={args.stage_steps}"], env)
     m = result["metrics"]
     rows.append((f"2. reading stage, window {args.window}: {n} examples (mean prompt {mean_tokens:.0f} tokens), {args.stage_steps} steps × 8",

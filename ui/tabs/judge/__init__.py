@@ -56,23 +56,24 @@ def build(store: RunStore, i18n: I18n, lang_state: gr.State) -> dict:
     # ---- opened from the Home tab ------------------------------------------------------------------------
     open_outputs = [setup_parts.preset, *setup.load_outputs(parts), *metrics_parts.form.components(), sections]
 
+    def shown(data: dict, path: str) -> dict:
+        """A judge job into the set-up form, an eval job into the metrics form; with that section shown."""
+        if data.get("kind") == "eval":
+            return {**metrics.filled(metrics_parts, data), sections: gr.Tabs(selected="judge-metrics")}
+        return {**setup.filled(parts, data, path), sections: gr.Tabs(selected="judge-setup")}
+
     def open_preset(name):
-        """A judge preset into the set-up form, the eval preset into the metrics form; with that section shown."""
         try:
-            data, _ = read_yaml(find_preset(name))
+            path = find_preset(name)
+            data, _ = read_yaml(path)
         except UserError as e:
             return ordered(open_outputs, {setup_parts.error: f"⚠ {e}"})
-        if data.get("kind") == "eval":
-            return ordered(open_outputs, {**metrics.filled(metrics_parts, data), sections: gr.Tabs(selected="judge-metrics")})
-        return ordered(open_outputs, {setup_parts.preset: gr.update(value=name), **setup.load_named(parts, name),
-                                      sections: gr.Tabs(selected="judge-setup")})
+        picked = {} if data.get("kind") == "eval" else {setup_parts.preset: gr.update(value=name)}
+        return ordered(open_outputs, {**picked, **shown(data, str(path))})
 
     def fill(data: dict, path: str) -> list:
-        """A run's job.yaml into its form (the Runs tab's Clone): a judge job into the set-up, an eval job
-        into the metrics form, with that section shown."""
-        if data.get("kind") == "eval":
-            return ordered(open_outputs, {**metrics.filled(metrics_parts, data), sections: gr.Tabs(selected="judge-metrics")})
-        return ordered(open_outputs, {**setup.filled(parts, data, path), sections: gr.Tabs(selected="judge-setup")})
+        """A run's job.yaml into its form (the Runs tab's Clone)."""
+        return ordered(open_outputs, shown(data, path))
 
     return {"tab": tab, "contestants": setup_parts.contestants, "open_preset": (open_preset, [], open_outputs),
             "fill": fill, "preset_outputs": open_outputs, **hooks}
