@@ -16,7 +16,7 @@ TINY := $(LAB_WORKSPACE)/models/tiny-rag/model.safetensors
 TORCH_VERSION ?= 2.13.0
 TORCH_INDEX ?=
 
-.PHONY: run test install install-test bootstrap chromium slurm unit integration e2e clean
+.PHONY: run test install install-test bootstrap chromium slurm system-packages unit integration e2e clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -75,11 +75,19 @@ slurm:
 	  echo "warning: slurm-wlm and munge are missing and apt-get is not usable: the Slurm tests will be skipped" >&2; \
 	fi
 
+# Chromium, its fonts and Slurm one after the other (both use apt's lock).
+system-packages:
+	@$(MAKE) --no-print-directory chromium
+	@$(MAKE) --no-print-directory slurm
+
 # -rs prints why a test was skipped (no Slurm, no GPU, …).
 # Two pytest workers, a test file each at a time: most tests wait on subprocesses, servers and a
 # browser, so two files in parallel finish well sooner even on 2 cores (TEST_WORKERS=0: serial).
 TEST_WORKERS ?= 2
-test: install-test bootstrap chromium slurm
+# The system packages install while the embedded models train: apt waits on the network and the
+# disk, the bootstrap on the CPU (on a fresh machine this saves most of the packages' minutes).
+test: install-test
+	$(MAKE) --no-print-directory -j2 --output-sync=target bootstrap system-packages
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q -rs --durations=25 $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile) tests

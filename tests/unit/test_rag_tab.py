@@ -97,3 +97,22 @@ def test_a_preset_fills_the_fusion_and_the_chat_retrieves_with_it(rag_blocks, wo
                         "rrf", "en"))
     assert seen == {"index": "e2e", "fusion": "rrf", "k": 4}
     assert replies[-1][0][-1]["content"] == "⚠ index e2e: stopped here by the test"
+
+
+def test_the_chunk_list_says_when_the_answer_is_whole():
+    """While the answer streams no chunk claims to be cited or not, and the list says it is not answered
+    yet; the last render marks the cited chunks and says answered (what a browser test waits on)."""
+    from lab.rag.retrieve import Hit
+    from ui.tabs.rag.render import chunks_html
+    from ui.tabs.rag.text import TEXT
+
+    i18n = I18n("en")
+    i18n.add(TEXT)
+    hits = [Hit(1, "a.md", "a#0", 1.0, "富士山は3776メートル"), Hit(2, "b.md", "b#0", 0.5, "花火")]
+    streaming = chunks_html(hits, None, i18n, "en")
+    assert "data-answered='false'" in streaming and "data-cited" not in streaming
+    done = chunks_html(hits, {1}, i18n, "en")
+    assert "data-answered='true'" in done
+    assert "id='rag-chunk-1' data-rank='1'" in done and done.count("data-cited='true'") == 1
+    assert done.count("data-cited='false'") == 1
+    assert "data-answered" not in chunks_html([], set(), i18n, "en")  # nothing retrieved: nothing to wait for

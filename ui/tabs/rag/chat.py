@@ -120,7 +120,7 @@ def wire_chat(rag: Rag, cp: ChatParts, index_widget) -> None:
             reply = {"role": "assistant", "content": f"⚠ {line}"}
             yield history_rag + [reply], history_plain, gr.skip(), [], ""
             return
-        panel = chunks_html(hits, set(), i18n, lang_)
+        panel = chunks_html(hits, None, i18n, lang_)  # answering: nothing cited yet
         conversations = [messages] + ([chain.plain_messages(question)] if compare_on else [])
         answer = plain = ""
         yield history_rag + [{"role": "assistant", "content": "…"}], history_plain, panel, hits, ""

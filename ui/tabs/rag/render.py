@@ -15,9 +15,17 @@ from ...i18n import I18n
 from .text import EVIDENCE_COLUMNS, INDEX_COLUMNS, SOURCE_COLUMNS
 
 
-def chunks_html(hits: list, cited: set[int], i18n: I18n, lang: str) -> str:
+def chunks_html(hits: list, cited: set[int] | None, i18n: I18n, lang: str) -> str:
+    """The chunks the model was given. `cited` is None while the answer is still streaming: then no chunk
+    says whether it was cited, and the list's data-answered is false (a browser test, or a script, waits on it)."""
     if not hits:
         return f"<div id='rag-chunks-list' data-count='0'><i>{html.escape(i18n.t('rag.no_chunks', lang))}</i></div>"
+    answered = cited is not None
+    cited = cited or set()
+
+    def cited_attr(rank: int) -> str:
+        return f" data-cited='{str(rank in cited).lower()}'" if answered else ""
+
     items = []
     for h in hits:
         parts = [f"score {h.score:.4f}"]
@@ -28,13 +36,14 @@ def chunks_html(hits: list, cited: set[int], i18n: I18n, lang: str) -> str:
         border = "#0b57d0" if h.rank in cited else "#ccc"
         items.append(
             f"<div class='rag-chunk' id='rag-chunk-{h.rank}' data-rank='{h.rank}' data-source='{html.escape(h.source)}' "
-            f"data-score='{h.score:.6f}' data-cited='{str(h.rank in cited).lower()}' "
+            f"data-score='{h.score:.6f}'{cited_attr(h.rank)} "
             f"style='border-left:4px solid {border};padding:4px 8px;margin:6px 0'>"
             f"<div><b>[{h.rank}]</b> {html.escape(h.title or h.source)} · <code>{html.escape(h.source)}</code>"
             f" · {' · '.join(parts)}{' · <b>cited</b>' if h.rank in cited else ''}</div>"
             f"<div style='white-space:pre-wrap;font-size:0.92em;color:#333'>{html.escape(h.text)}</div></div>")
     title = html.escape(i18n.t("rag.chunks_title", lang))
-    return f"<div id='rag-chunks-list' data-count='{len(hits)}'><b>{title}</b>{''.join(items)}</div>"
+    return (f"<div id='rag-chunks-list' data-count='{len(hits)}' data-answered='{str(answered).lower()}'>"
+            f"<b>{title}</b>{''.join(items)}</div>")
 
 
 def linked_answer(answer: str, hits: list, i18n: I18n, lang: str) -> str:
