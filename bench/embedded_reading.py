@@ -6,13 +6,15 @@ runs it: retrieval from the bundled documents, the default prompt, greedy), with
    reading example continues in the next block (`packing_strategy=bfd_split`) instead of being cut at
    256 tokens before its answer (`bfd`, the shipped preset);
 2. a reading stage after pre-training (presets/reading-tiny.yaml: sft, full, loss on the answer only) on the reading questions in
-   the RAG chain's own prompt — the passage holding the answer among random others, fitted to the
-   model's window as the chain fits them (lab/rag/chain.fit_hits) — from the shipped tiny model. With
-   `--window 512` and 200 steps it is the shipped reading stage (tiny-rag); `--window 1024` gives
-   tiny a 1,024-token window (five passages fit), as it had before.
+   the RAG chain's own prompt — the passage holding the answer among others (mostly those retrieval
+   would rank near it), fitted to the model's window as the chain fits them (lab/rag/chain.fit_hits),
+   questions on one passage sharing its prompts — from the shipped tiny model. With `--window 512` and
+   200 steps it is the shipped reading stage (tiny-rag); `--copies` sets the prompts per passage;
+   `--window 1024` gives tiny a 1,024-token window (five passages fit), as it had before.
 
     .venv/bin/python bench/embedded_reading.py                                  # 1: whole examples; 2: window 1024, 150 steps
     .venv/bin/python bench/embedded_reading.py --skip-pretrain --window 512 --stage-steps 200
+    .venv/bin/python bench/embedded_reading.py --skip-pretrain --window 512 --stage-steps 200 --copies 3,6,10,16 --seeds 1234,1
 
 Runs in a temporary workspace (the shipped tiny model is copied from $LAB_SOURCE_WORKSPACE or
 ./workspace); prints every figure with the wall and CPU time of each job."""
@@ -34,15 +36,15 @@ from embedded_model import run_json, seconds  # noqa: E402
 from lab.models import embedded_checks as checks  # noqa: E402
 
 
-def reading_file(path: Path, window: int) -> tuple[Path, int, float]:
+def reading_file(path: Path, window: int, copies: int | None = None) -> tuple[Path, int, float]:
     """The reading stage's own data (lab/models/tiny.reading_stage_conversations) fitted to a
-    `window`-token context; (path, examples, mean prompt tokens)."""
+    `window`-token context, `copies` prompts per passage; (path, examples, mean prompt tokens)."""
     from lab.models import tiny
     from lab.models.cache import cached_model
     from lab.rag.chain import token_counter
 
     _, tok = cached_model("tiny")
-    rows = tiny.reading_stage_conversations(tok, window=window)
+    rows = tiny.reading_stage_conversations(tok, window=window, copies=copies)
     count = token_counter(tok)
     lengths = [count(r["messages"][:-1]) for r in rows]
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
@@ -62,6 +64,8 @@ def main() -> None:
     p.add_argument("--stage-steps", type=int, default=150, help="steps of the reading stage (batch 8)")
     p.add_argument("--window", type=int, default=1024, help="the reading stage's context (tiny's config says it; shipped: 512)")
     p.add_argument("--skip-pretrain", action="store_true", help="only the reading stage")
+    p.add_argument("--copies", default="", help="prompts per passage, comma-separated (one reading stage each; default: shipped)")
+    p.add_argument("--seeds", default="1234", help="training seeds of the reading stage, comma-separated")
     args = p.parse_args()
 
     ws = Path(tempfile.mkdtemp(prefix="embedded-reading-"))
@@ -92,13 +96,17 @@ def main() -> None:
                      f"{seconds(wall, cpu)}, final loss {result['metrics'].get('loss', float('nan')):.2f}"))
         rows += hits_rows("1. that model", f"run:{result['run_id']}")
 
-    data, n, mean_tokens = reading_file(ws / "reading.jsonl", args.window)
-    result, wall, cpu = run_json(["run", "presets/reading-tiny.yaml", "--set", "model.name=tiny", "--set", f"dataset.path={data}",
-                                  "--set", f"train.max_length={args.window}", "--set", f"train.max_steps={args.stage_steps}"], env)
-    m = result["metrics"]
-    rows.append((f"2. reading stage, window {args.window}: {n} examples (mean prompt {mean_tokens:.0f} tokens), {args.stage_steps} steps × 8",
-                 f"{seconds(wall, cpu)}, final loss {m.get('loss', float('nan')):.2f}, token accuracy {m.get('mean_token_accuracy', 0):.2f}"))
-    rows += hits_rows("2. that model", f"run:{result['run_id']}")
+    for copies in [int(c) for c in args.copies.split(",") if c] or [None]:
+        data, n, mean_tokens = reading_file(ws / f"reading-{copies}.jsonl", args.window, copies)
+        for seed in [int(x) for x in args.seeds.split(",")]:
+            result, wall, cpu = run_json(["run", "presets/reading-tiny.yaml", "--set", "model.name=tiny", "--set", f"dataset.path={data}",
+                                          "--set", f"train.max_length={args.window}", "--set", f"train.max_steps={args.stage_steps}",
+                                          "--set", f"train.seed={seed}"], env)
+            m = result["metrics"]
+            label = f"2. reading stage, window {args.window}, {copies or 'shipped'} prompts per passage, seed {seed}"
+            rows.append((f"{label}: {n} examples (mean prompt {mean_tokens:.0f} tokens), {args.stage_steps} steps × 8",
+                         f"{seconds(wall, cpu)}, final loss {m.get('loss', float('nan')):.2f}, token accuracy {m.get('mean_token_accuracy', 0):.2f}"))
+            rows += hits_rows(f"   that model (seed {seed})", f"run:{result['run_id']}")
 
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"\nreading, measured on this machine ({os.cpu_count()} CPUs, load average {load} at the end)")

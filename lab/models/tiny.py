@@ -14,7 +14,8 @@ Why it looks the way it does (bench/embedded_model.py measures each point):
   so pre-training sees the passages, many times, and not the answers; the SFT and DPO lessons were
   measured on this model.
 - The reading stage (presets/reading-tiny.yaml) trains the answers: each reading question in the RAG
-  chain's own prompt, fitted to the model's window as the chain fits it, loss on the answer only. At
+  chain's own prompt, fitted to the model's window as the chain fits it, beside the passages retrieval
+  would put near it, questions on one passage sharing its prompts, loss on the answer only. At
   2.4 M parameters it memorises these questions with their passages — asked one through the RAG chat,
   tiny-rag quotes the gold span, and without the passages mostly does not; a new question gets no span
   (it does not read). Teaching reading itself (whole reading examples in pre-training, a copy task) did
@@ -43,7 +44,14 @@ BOOTSTRAP_CORPUS = "bootstrap_corpus.jsonl"  # written into tiny-init/: corpus +
 READING_PASSAGES = 3  # chunks shown per reading example (the gold one among them)
 READING_COPIES = 3  # each question with different distractors and positions
 READING_SET = "reading_set.jsonl"  # written into tiny-init/: the reading stage's conversations
-READING_STAGE_COPIES = 3  # reading-stage examples per question (other passages, other answer lengths)
+# Reading-stage prompts per passage (other passages beside it, other answer lengths), each asked with
+# every question that passage answers: more variety, fewer repeats of each prompt, the same steps.
+# Measured (bench/embedded_reading.py, 200 steps; gold span in the RAG answer of the 46 training
+# questions, with / without retrieval; training seeds 1234 and 1): 3 → 63% / 9%; 6 → 78% / 28%;
+# 10 → 91% / 24% and 78% / 28%; 16 → 96% / 33% and 76% / 11%. 16 answers more without retrieval
+# (the Fuji question among them), blurring the lesson; 10 it is.
+READING_STAGE_COPIES = 10
+READING_STAGE_NEAR = 6  # the passages nearest a question (BM25) that its reading examples draw from
 READING_STAGE_ANSWER_TOKENS = (64, 128)  # the RAG chat's and the chain's default max_new_tokens: both prompt sizes
 
 # ChatML with {% generation %} markers, so TRL's assistant_only_loss can mask everything but the
@@ -198,30 +206,57 @@ def reading_conversations(seed: int = SEED) -> list[list[dict]]:
     return out
 
 
-def reading_stage_conversations(tokenizer, seed: int = SEED, window: int | None = None) -> list[dict]:
+def _similar_first(question: str, chunks: list) -> list:
+    """`chunks` ranked by BM25 against the question, with the terms the RAG index uses: the passages
+    retrieval would put beside the answer (its neighbours in the same document, others on the subject)."""
+    from ..rag.bm25 import SparseBM25
+    from ..rag.tokenizers import get_tokenizer
+
+    terms = get_tokenizer("sudachi")
+    scores = SparseBM25([terms(c.text) for c in chunks]).get_scores(terms(question))
+    return [chunks[i] for i in sorted(range(len(chunks)), key=lambda i: -scores[i])]
+
+
+def reading_stage_conversations(tokenizer, seed: int = SEED, window: int | None = None,
+                                copies: int | None = None) -> list[dict]:
     """The reading stage's data: each training question of the bundled reading set in the RAG chain's
     own prompt, fitted to the tiny model's window exactly as the chain fits it (fit_hits: the best
     chunks whole) — the passage holding the answer, first more often than not (as retrieval puts it),
-    among random others — and the reference answer citing that passage's number."""
+    among others (mostly passages retrieval would rank near it, some random) — and the reference
+    answer citing that passage's number.
+
+    Questions answered by the same passage get the same prompts but for the question: a model this
+    small otherwise learns "this passage → that answer" and gives every question on the shinkansen
+    passage the same reply (measured: the N700S question answered 「0系です[1]。」)."""
     from ..rag.chain import fit_hits, prompt_budget, token_counter
 
     rng = random.Random(seed)
     count = token_counter(tokenizer)
     chunks = _rag_chunks()
-    out = []
+    budgets = [prompt_budget(window or MODEL_SHAPE["max_position_embeddings"], n) for n in READING_STAGE_ANSWER_TOKENS]
+    by_passage: dict[str, list] = {}
     for item in reading_items("train"):
         holding = [c for c in chunks if c.source == item["source"] and item["span"] in c.text]
-        others = [c for c in chunks if item["span"] not in c.text]
-        for copy in range(READING_STAGE_COPIES if holding else 0):
-            shown = rng.sample(others, 4)
-            shown.insert(0 if rng.random() < 0.7 else rng.randrange(1, 3), rng.choice(holding))
-            max_new = READING_STAGE_ANSWER_TOKENS[copy % len(READING_STAGE_ANSWER_TOKENS)]
-            messages, used = fit_hits(item["question"], _as_hits(shown), None, count,
-                                      prompt_budget(window or MODEL_SHAPE["max_position_embeddings"], max_new))
-            where = next((h.rank for h in used if item["span"] in h.text), None)
-            if where is None:  # the window held only passages before it
-                continue
-            out.append({"messages": messages + [{"role": "assistant", "content": _cited(item["answer"], where)}]})
+        if holding:
+            by_passage.setdefault(holding[0].id, []).append(item)
+    ids = {c.id: c for c in chunks}
+    out = []
+    for passage_id, items in by_passage.items():
+        passage = ids[passage_id]
+        others = [c for c in chunks if not any(i["span"] in c.text for i in items)]
+        near = _similar_first(" ".join(i["question"] for i in items), others)[:READING_STAGE_NEAR]
+        for copy in range(copies or READING_STAGE_COPIES):
+            n_near = rng.randint(1, 3)
+            shown = rng.sample(near, n_near)
+            shown += rng.sample([c for c in others if c not in shown], 4 - n_near)
+            rng.shuffle(shown)
+            shown.insert(0 if rng.random() < 0.7 else rng.randrange(1, 3), passage)
+            for item in items:
+                messages, used = fit_hits(item["question"], _as_hits(shown), None, count, budgets[copy % len(budgets)])
+                where = next((h.rank for h in used if item["span"] in h.text), None)
+                if where is None:  # the window held only passages before it
+                    continue
+                out.append({"messages": messages + [{"role": "assistant", "content": _cited(item["answer"], where)}]})
     rng.shuffle(out)
     return out
 

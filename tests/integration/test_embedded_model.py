@@ -121,4 +121,5 @@ def test_rag_answers_of_tiny_rag_quote_the_gold_span_and_differ_without_retrieva
     _result(lab("run", "presets/rag-index.yaml", "--set", "index=default", "--json", workspace=module_workspace, timeout=900))
     hits = rag_span_hits("tiny-rag", "default", splits=("train",))["train"]
     assert hits.with_retrieval >= 0.5, [e[1:3] for e in hits.examples]
-    assert hits.with_retrieval > hits.without_retrieval
+    # visible on screen: measured 91% / 24% here (78% / 28% with another training seed)
+    assert hits.with_retrieval - hits.without_retrieval >= 0.3, (hits.with_retrieval, hits.without_retrieval)

@@ -149,12 +149,12 @@ COURSE = (
           "検索と回答は分けて測ります。誤った回答の多くは、誤ったチャンクから始まります。"),
          ("recall@k and MRR for retrieval; context relevance, groundedness and answer relevance for each question, "
           "with the chunks it was given. In the chat, ask 「富士山の高さは何メートルですか？」 with and without retrieval: "
-          "tiny-rag (the default model) quotes 3776メートル from the passage, and without it does not. It memorised the "
+          "tiny-rag (the default model) quotes 3776メートル from the passage; without it, most of its answers are wrong or half-remembered. It memorised the "
           "bundled reading questions with their passages — a question it never saw gets no span; a real model "
           "(an endpoint or a Hub model) reads any document.",
           "検索の recall@k と MRR。質問ごとの文脈の関連性・根拠性・回答の関連性と、そのとき渡したチャンク。チャットで"
           "「富士山の高さは何メートルですか？」を検索あり・なしで聞き比べます。既定の tiny-rag は資料から 3776メートル を"
-          "引用し、資料なしでは答えられません。これは同梱の読解問題を資料ごと丸暗記したもので、見ていない質問には答えられません。"
+          "引用し、資料なしでは多くの質問に間違えるか、うろ覚えの答えになります。これは同梱の読解問題を資料ごと丸暗記したもので、見ていない質問には答えられません。"
           "本物のモデル（エンドポイントや Hub のモデル）はどの文書でも読めます。"),
          (("rag-index", "rag", None), ("rag-eval", "rag", None))),
     Step("dist", ("Ch. 14", "第 14 章"),
