@@ -132,7 +132,8 @@ def wire_chat(rag: Rag, cp: ChatParts, index_widget) -> None:
                    gr.skip(), gr.skip(), "")
         cited = set(cited_numbers(answer, len(hits)))
         final_rag = history_rag + [{"role": "assistant", "content": linked_answer(answer, hits, i18n, lang_)}]
-        final_plain = history_plain + ([{"role": "assistant", "content": plain}] if compare_on else [])
+        # an empty answer reads "…" in both panes (as linked_answer shows it), never an empty bubble
+        final_plain = history_plain + ([{"role": "assistant", "content": plain or "…"}] if compare_on else [])
         yield final_rag, final_plain, chunks_html(hits, cited, i18n, lang_), hits, ""
 
     chat_inputs = [cp.msg, cp.bot_rag, cp.bot_plain, cp.compare, index_widget, w["retrieval.mode"], w["retrieval.k"],
